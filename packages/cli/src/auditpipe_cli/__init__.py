@@ -1,0 +1,1 @@
+"""The ``auditpipe`` command line: local stack, keys, replay, query, export, tail."""

@@ -1,0 +1,50 @@
+"""Running a local ``redis-server`` with append-only persistence."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+REDIS_CONF = """\
+bind 127.0.0.1
+port {port}
+dir {dir}
+appendonly yes
+appendfsync {fsync}
+appendfilename "appendonly.aof"
+save ""
+protected-mode yes
+daemonize no
+logfile {log}
+maxmemory {maxmemory}
+maxmemory-policy noeviction
+"""
+
+
+def redis_server_binary() -> str:
+    """Path of redis-server, or a clear error telling how to install it."""
+    path = shutil.which("redis-server")
+    if path is None:
+        raise RuntimeError(
+            "redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server)"
+        )
+    return path
+
+
+def start_redis(
+    data_dir: Path, port: int, fsync: str = "everysec", maxmemory: str = "1gb"
+) -> subprocess.Popen[bytes]:
+    """Start redis-server with AOF on, data under ``data_dir``; returns the process.
+
+    ``noeviction``: when memory is full Redis refuses writes instead of
+    silently evicting queued audit events.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conf = data_dir / "redis.conf"
+    conf.write_text(
+        REDIS_CONF.format(
+            port=port, dir=data_dir, fsync=fsync, log=data_dir / "redis.log", maxmemory=maxmemory
+        )
+    )
+    return subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL)

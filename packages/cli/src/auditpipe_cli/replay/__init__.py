@@ -1,0 +1,1 @@
+"""Replay real audit-log formats through the SDK."""

@@ -1,0 +1,1 @@
+"""auditpipe shared core: schema, settings, logging, Redis streams, store, API keys."""

@@ -1,0 +1,1 @@
+"""Generated protobuf modules of schema version 1."""

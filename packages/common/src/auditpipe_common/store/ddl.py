@@ -1,0 +1,63 @@
+"""Table definitions. Creation is idempotent (``IF NOT EXISTS``).
+
+``events`` is a MergeTree ordered by ``(tenant, seq)`` and partitioned by the
+month of ``received_at`` (the platform's clock, never the client's), so
+retention drops whole parts. Its TTL keeps each row ``retention_days`` days
+after it was received; the worker writes ``retention_days`` per row from the
+tenant's policy. The ``by_key`` projection orders ``(tenant,
+idempotency_key)`` so the worker's duplicate check reads only the keys it
+asks for, and it is written atomically with the rows themselves.
+``non_replicated_deduplication_window`` enables ``insert_deduplication_token``
+(the default of 0 would silently disable it).
+"""
+
+from __future__ import annotations
+
+EVENTS_TABLE = "events"
+
+DEDUP_WINDOW = 10_000
+
+
+def create_database(database: str) -> str:
+    """DDL for the database."""
+    return f"CREATE DATABASE IF NOT EXISTS {database}"
+
+
+def create_events(database: str) -> str:
+    """DDL for the events table."""
+    return f"""
+CREATE TABLE IF NOT EXISTS {database}.{EVENTS_TABLE}
+(
+    tenant LowCardinality(String),
+    seq UInt64,
+    idempotency_key String,
+    occurred_at DateTime64(6, 'UTC'),
+    received_at DateTime64(6, 'UTC'),
+    event String,
+    action LowCardinality(String),
+    outcome LowCardinality(String),
+    actor_id String,
+    actor_type LowCardinality(String),
+    actor_role String,
+    actor_ip String,
+    actor_user_agent String,
+    resource_type LowCardinality(String),
+    resource_id String,
+    resource_name String,
+    source_service LowCardinality(String),
+    source_host String,
+    source_sdk_name LowCardinality(String),
+    source_sdk_version LowCardinality(String),
+    request_id String,
+    trace_id String,
+    attributes String CODEC(ZSTD(3)),
+    retention_days UInt16,
+    PROJECTION by_key (SELECT tenant, idempotency_key, seq ORDER BY (tenant, idempotency_key))
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(received_at)
+ORDER BY (tenant, seq)
+TTL toDateTime(received_at) + toIntervalDay(retention_days)
+SETTINGS non_replicated_deduplication_window = {DEDUP_WINDOW},
+         deduplicate_merge_projection_mode = 'rebuild'
+"""

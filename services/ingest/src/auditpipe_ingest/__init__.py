@@ -1,0 +1,1 @@
+"""auditpipe ingest: validates audit event batches and queues them in Redis Streams."""

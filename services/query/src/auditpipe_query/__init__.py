@@ -1,0 +1,1 @@
+"""auditpipe query API: filters, cursor pagination and export of stored events."""

@@ -1,0 +1,1 @@
+"""auditpipe sequencer: hands out strictly increasing per-tenant sequence ranges."""

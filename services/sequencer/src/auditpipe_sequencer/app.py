@@ -1,0 +1,67 @@
+"""The sequencer's HTTP API: ``POST /v1/sequence``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, HTTPException, Request
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from auditpipe_common.apikeys import ApiKeys
+from auditpipe_common.http import Tenant, health_router
+from auditpipe_sequencer.allocator import RangeAllocator
+from auditpipe_sequencer.settings import SequencerSettings
+
+
+class RangeRequest(BaseModel):
+    """Ask for ``count`` numbers strictly greater than ``after``."""
+
+    count: int = Field(ge=1)
+    after: int = Field(default=0, ge=0, lt=2**53)
+
+
+class RangeResponse(BaseModel):
+    """An inclusive range of fresh sequence numbers for the key's tenant."""
+
+    tenant: str
+    first: int
+    last: int
+
+
+def create_app(settings: SequencerSettings) -> FastAPI:
+    """Build the sequencer app; Redis is connected in the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        app.state.api_keys = ApiKeys(redis, settings.key_prefix)
+        app.state.allocator = RangeAllocator(redis, settings.key_prefix)
+        app.state.allocator.start()
+        app.state.redis = redis
+        try:
+            yield
+        finally:
+            await app.state.allocator.stop()
+            await redis.aclose()
+
+    app = FastAPI(title="auditpipe sequencer", version="1", lifespan=lifespan)
+
+    async def ready() -> bool:
+        try:
+            return bool(await app.state.redis.ping())
+        except Exception:
+            return False
+
+    app.include_router(health_router(ready))
+
+    @app.post("/v1/sequence")
+    async def sequence(body: RangeRequest, tenant: Tenant, request: Request) -> RangeResponse:
+        if body.count > settings.max_range:
+            raise HTTPException(413, f"count {body.count} exceeds the limit {settings.max_range}")
+        allocator: RangeAllocator = request.app.state.allocator
+        first, last = await allocator.allocate(tenant, body.count, body.after)
+        return RangeResponse(tenant=tenant, first=first, last=last)
+
+    return app

@@ -1,0 +1,1 @@
+"""auditpipe worker: moves event batches from Redis Streams into ClickHouse exactly once."""

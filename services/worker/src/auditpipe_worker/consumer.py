@@ -1,0 +1,196 @@
+"""The worker loop: lease shards, read entries, store them, acknowledge.
+
+Order of operations per batch (the exactly-once argument):
+
+1. read entries (own pending ones first after taking a shard over),
+2. decode; undecodable or trimmed entries go to the dead-letter stream,
+3. drop duplicates against the store and insert the rest (``Sink``),
+4. only then ``XACK`` and ``XDEL`` the entries.
+
+A crash anywhere before 4 leaves the entries pending; whoever owns the shard
+next claims them (``XAUTOCLAIM``) and step 3 stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from auditpipe_common.logging import get_logger
+from auditpipe_common.store import Store
+from auditpipe_common.streams import GROUP, ensure_group, stream_key
+from auditpipe_worker.batch import Entry, decode_entry, unique_by_tenant
+from auditpipe_worker.deadletter import DeadLetters
+from auditpipe_worker.leases import ShardLeases
+from auditpipe_worker.settings import WorkerSettings
+from auditpipe_worker.sink import OwnershipLost, Sink, SinkResult
+
+log = get_logger(__name__)
+
+
+class Worker:
+    """Consumes the event streams of the shards it leases."""
+
+    def __init__(self, settings: WorkerSettings, redis: Redis, store: Store) -> None:
+        self._s = settings
+        self._redis = redis
+        self._leases = ShardLeases(
+            redis,
+            settings.key_prefix,
+            settings.consumer,
+            settings.stream_shards,
+            settings.lease_ms,
+        )
+        self.deadletters = DeadLetters(redis, settings.key_prefix)
+        self._sink = Sink(
+            store, settings.retention_for, self.deadletters, settings.retry_max_ms / 1000
+        )
+        self._pending_first: set[int] = set()
+        self._stopping = asyncio.Event()
+        self.totals = SinkResult()
+        self._last_refresh = 0.0
+
+    def stop(self) -> None:
+        """Ask the loop to finish its current batch and return."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; leases are released on the way out."""
+        for shard in range(self._s.stream_shards):
+            await ensure_group(self._redis, stream_key(self._s.key_prefix, shard))
+        log.info("worker started", consumer=self._s.consumer, shards=self._s.stream_shards)
+        try:
+            while not self._stopping.is_set():
+                await self._refresh()
+                entries = await self._gather()
+                if entries:
+                    await self._process(entries)
+                elif not self._leases.owned:
+                    await self._sleep(self._s.lease_ms / 4000)
+        finally:
+            await self._leases.release_all()
+            log.info("worker stopped", stored=self.totals.stored, dead=self.totals.dead)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _refresh(self) -> None:
+        now = time.monotonic()
+        if now - self._last_refresh < self._s.lease_ms / 3000:
+            return
+        self._last_refresh = now
+        for shard in await self._leases.refresh():
+            await self._claim(shard)
+
+    async def _claim(self, shard: int) -> None:
+        """Take over every pending entry of a newly leased shard."""
+        stream = stream_key(self._s.key_prefix, shard)
+        start = "0-0"
+        while True:
+            nxt, _claimed, deleted = await self._redis.xautoclaim(
+                stream, GROUP, self._s.consumer, min_idle_time=0, start_id=start, count=100
+            )
+            if deleted:
+                await self._redis.xack(stream, GROUP, *deleted)
+            start = nxt.decode() if isinstance(nxt, bytes) else nxt
+            if start == "0-0":
+                break
+        self._pending_first.add(shard)
+        log.info("shard acquired", shard=shard)
+
+    async def _read(self, block_ms: int | None) -> list[Entry]:
+        owned = sorted(self._leases.owned)
+        if not owned:
+            return []
+        streams = {
+            stream_key(self._s.key_prefix, s): ("0" if s in self._pending_first else ">")
+            for s in owned
+        }
+        reply: Any = await self._redis.xreadgroup(
+            GROUP,
+            self._s.consumer,
+            streams,  # type: ignore[arg-type]
+            count=self._s.read_count,
+            block=block_ms,
+        )
+        got: set[str] = set()
+        entries = []
+        for raw_stream, items in reply or []:
+            stream = raw_stream.decode()
+            if items:
+                got.add(stream)
+            for raw_id, fields in items:
+                entries.append(decode_entry(stream, raw_id.decode(), fields))
+        for s in list(self._pending_first):
+            if stream_key(self._s.key_prefix, s) not in got:
+                self._pending_first.discard(s)  # own backlog drained; switch to new entries
+        return entries
+
+    async def _gather(self) -> list[Entry]:
+        """Read until the batch is big enough or the wait is over."""
+        deadline = time.monotonic() + self._s.batch_wait_ms / 1000
+        entries = await self._read(block_ms=self._s.batch_wait_ms)
+        rows = sum(len(e.events) for e in entries)
+        # Re-reading own pending entries ("0") would return the same ones again.
+        while (
+            entries
+            and not self._pending_first
+            and rows < self._s.batch_rows
+            and time.monotonic() < deadline
+        ):
+            more = await self._read(block_ms=None)
+            if not more:
+                await self._sleep(min(0.01, max(deadline - time.monotonic(), 0)))
+                continue
+            entries += more
+            rows += sum(len(e.events) for e in more)
+        return entries
+
+    async def _process(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            if entry.error:
+                await self.deadletters.put(entry.stream, entry.entry_id, entry.error, entry.payload)
+        shards = {int(e.stream.rsplit(":", 1)[1]) for e in entries}
+
+        async def still_owner() -> bool:
+            return all([await self._leases.holds(s) for s in shards])
+
+        unique = unique_by_tenant(entries)
+        try:
+            result = await self._sink.write(unique, still_owner)
+        except OwnershipLost as exc:
+            log.warning("batch abandoned", reason=str(exc), entries=len(entries))
+            self._leases.owned -= shards
+            return
+        if self._s.fault_kill_after_insert and result.stored:
+            os.kill(os.getpid(), signal.SIGKILL)
+        await self._ack(entries)
+        result.duplicates += sum(len(e.events) for e in entries) - sum(map(len, unique.values()))
+        self.totals.stored += result.stored
+        self.totals.duplicates += result.duplicates
+        self.totals.dead += result.dead
+        log.info(
+            "batch stored",
+            entries=len(entries),
+            stored=result.stored,
+            duplicates=result.duplicates,
+            dead=result.dead,
+        )
+
+    async def _ack(self, entries: Iterable[Entry]) -> None:
+        by_stream: dict[str, list[str]] = {}
+        for e in entries:
+            by_stream.setdefault(e.stream, []).append(e.entry_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, GROUP, *ids)
+                pipe.xdel(stream, *ids)
+            await pipe.execute()

@@ -1,0 +1,37 @@
+"""Worker settings (``AUDITPIPE_*`` environment variables)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import Field
+
+from auditpipe_common.settings import BaseServiceSettings, StoreSettings
+
+
+def _default_consumer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(BaseServiceSettings, StoreSettings):
+    """Settings of the worker."""
+
+    consumer: str = Field(default_factory=_default_consumer, min_length=1)
+    batch_rows: int = Field(default=20_000, ge=1, description="Rows per store insert (target).")
+    batch_wait_ms: int = Field(default=250, ge=1, description="Longest wait to fill a batch.")
+    read_count: int = Field(default=200, ge=1, description="Stream entries per XREADGROUP.")
+    lease_ms: int = Field(default=10_000, ge=1000, description="Shard lease lifetime.")
+    retry_max_ms: int = Field(default=5_000, ge=10, description="Longest store retry backoff.")
+    fault_kill_after_insert: bool = Field(
+        default=False,
+        description="Fault injection for tests only: SIGKILL this process after an insert, "
+        "before the acknowledgement. Never set it in production.",
+    )
+    tenant_retention_days: dict[str, int] = Field(
+        default_factory=dict, description='Per-tenant retention, JSON: {"tenant": days}.'
+    )
+
+    def retention_for(self, tenant: str) -> int:
+        """Retention in days of one tenant."""
+        return self.tenant_retention_days.get(tenant, self.retention_days)

@@ -1,0 +1,160 @@
+"""The worker against a real redis-server and chDB: exactly once, reclaim, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from auditpipe_common.schema import AuditEvent, EventBatch
+from auditpipe_common.store import EventFilter, Store
+from auditpipe_common.streams import BATCH_FIELD, GROUP, ensure_group, shard_for, stream_key
+from auditpipe_common.timeutil import now_us
+from auditpipe_worker.consumer import Worker
+from auditpipe_worker.settings import WorkerSettings
+
+pytestmark = pytest.mark.integration
+SHARDS = 2
+
+
+def events(tenant: str, n: int, start: int = 1) -> list[AuditEvent]:
+    out = []
+    for i in range(start, start + n):
+        ev = AuditEvent(
+            tenant=tenant,
+            seq=i,
+            idempotency_key=str(uuid.uuid4()),
+            occurred_at=now_us(),
+            received_at=now_us(),
+            action="read",
+        )
+        ev.actor.id = "u"
+        out.append(ev)
+    return out
+
+
+async def publish(redis: Redis, batch: list[AuditEvent]) -> str:
+    stream = stream_key("auditpipe", shard_for(batch[0].tenant, SHARDS))
+    payload = EventBatch(events=batch).SerializeToString()
+    entry_id: bytes = await redis.xadd(stream, {BATCH_FIELD: payload})
+    return entry_id.decode()
+
+
+def settings(redis_url: str, store: Store, consumer: str) -> WorkerSettings:
+    return WorkerSettings(
+        redis_url=SecretStr(redis_url),
+        store_database=store.database,
+        stream_shards=SHARDS,
+        consumer=consumer,
+        batch_wait_ms=20,
+        lease_ms=1000,
+        retry_max_ms=50,
+    )
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def run_until(worker: Worker, done: Callable[[], bool], limit_s: float = 30) -> None:
+    task = asyncio.create_task(worker.run())
+    deadline = time.monotonic() + limit_s
+    try:
+        while not done():
+            assert time.monotonic() < deadline, "worker did not finish in time"
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.05)
+    finally:
+        worker.stop()
+        await task
+
+
+def count(store: Store, tenant: str) -> dict[str, int]:
+    return store.stats(EventFilter(tenant=tenant))
+
+
+async def test_the_same_batch_queued_twice_is_stored_once(
+    redis: Redis, redis_url: str, store: Store
+) -> None:
+    batch = events("acme", 100)
+    await publish(redis, batch)
+    await publish(redis, batch)  # an SDK retry after a lost answer
+    await publish(redis, events("acme", 10, start=101))
+    worker = Worker(settings(redis_url, store, "w1"), redis, store)
+    await run_until(worker, lambda: worker.totals.stored + worker.totals.duplicates >= 210)
+    assert count(store, "acme") == {
+        "count": 110,
+        "distinct_keys": 110,
+        "min_seq": 1,
+        "max_seq": 110,
+    }
+    assert worker.totals.duplicates == 100
+
+
+async def test_entries_of_a_dead_consumer_are_reclaimed_and_stored_once(
+    redis: Redis, redis_url: str, store: Store
+) -> None:
+    batch = events("acme", 50)
+    stream = stream_key("auditpipe", shard_for("acme", SHARDS))
+    await ensure_group(redis, stream)
+    await publish(redis, batch)
+    await publish(redis, events("acme", 5, start=51))
+    # "dead" reads both entries, inserts the first one's events, and dies before acking.
+    await redis.xreadgroup(GROUP, "dead", {stream: ">"}, count=10)
+    dead = Worker(settings(redis_url, store, "dead"), redis, store)
+    await dead._sink.write({"acme": batch}, _always)
+    assert count(store, "acme")["count"] == 50
+    await redis.set(f"auditpipe:lease:{shard_for('acme', SHARDS)}", "dead", px=300)
+
+    worker = Worker(settings(redis_url, store, "w2"), redis, store)
+    await run_until(worker, lambda: worker.totals.stored + worker.totals.duplicates >= 55)
+    assert count(store, "acme") == {"count": 55, "distinct_keys": 55, "min_seq": 1, "max_seq": 55}
+    assert await redis.xpending(stream, GROUP) == {
+        "pending": 0,
+        "min": None,
+        "max": None,
+        "consumers": [],
+    }
+
+
+async def test_poison_entries_go_to_the_dead_letter_stream_without_blocking(
+    redis: Redis, redis_url: str, store: Store
+) -> None:
+    stream = stream_key("auditpipe", shard_for("acme", SHARDS))
+    await redis.xadd(stream, {BATCH_FIELD: b"\xff\x00garbage"})
+    await redis.xadd(stream, {b"other": b"no batch field"})
+    await publish(redis, events("acme", 20))
+    worker = Worker(settings(redis_url, store, "w3"), redis, store)
+    await run_until(worker, lambda: worker.totals.stored >= 20)
+    dead = await redis.xrange("auditpipe:deadletter")
+    reasons = sorted(fields[b"reason"].decode() for _, fields in dead)
+    assert len(reasons) == 2
+    assert reasons[0] == "entry has no batch field"
+    assert reasons[1].startswith("undecodable batch")
+    assert count(store, "acme")["count"] == 20
+
+
+async def test_only_one_worker_owns_a_shard(redis: Redis, redis_url: str, store: Store) -> None:
+    w1 = Worker(settings(redis_url, store, "a"), redis, store)
+    w2 = Worker(settings(redis_url, store, "b"), redis, store)
+    for _ in range(2):  # the first worker gives back what exceeds its share once it sees the second
+        await w1._leases.refresh()
+        await w2._leases.refresh()
+    assert w1._leases.owned
+    assert w2._leases.owned
+    assert not (w1._leases.owned & w2._leases.owned)
+    assert w1._leases.owned | w2._leases.owned == set(range(SHARDS))
+    await w1._leases.release_all()
+    await w2._leases.release_all()
+
+
+async def _always() -> bool:
+    return True

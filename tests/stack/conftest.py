@@ -1,0 +1,73 @@
+"""Helpers for tests that run the whole local stack."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from auditpipe import AuditClient, ClientConfig
+from auditpipe_cli.remote import QueryClient, create_key
+from auditpipe_cli.stack import LocalStack
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A tenant name no other test uses."""
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_client(stack: LocalStack) -> Iterator[Callable[..., AuditClient]]:
+    """Build SDK clients for the stack (closed at the end of the test)."""
+    clients: list[AuditClient] = []
+
+    def make(key: str, **kw: object) -> AuditClient:
+        cfg = ClientConfig(
+            api_key=key,
+            ingest_url=stack.config.url("ingest"),
+            sequencer_url=stack.config.url("sequencer"),
+            **kw,
+        )  # type: ignore[arg-type]
+        client = AuditClient(cfg)
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        c.close()
+
+
+@pytest.fixture
+def key_and_query(stack: LocalStack, tenant: str) -> Iterator[tuple[str, QueryClient]]:
+    """An API key for the test's tenant and a query client using it."""
+    key = create_key(stack.config.redis_url, tenant)
+    with QueryClient(stack.config.url("query"), key) as query:
+        yield key, query
+
+
+def wait_count(query: QueryClient, expected: int, timeout: float = 60) -> int:
+    """Poll the stored row count until it reaches ``expected`` (or time out)."""
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline:
+        count = query.stats()["count"]
+        if count >= expected:
+            return count
+        time.sleep(0.1)
+    return count
+
+
+def datasets_dir() -> Path:
+    """The shared audit-log data sets (beside the repository, or AUDITPIPE_DATASETS)."""
+    env = os.environ.get("AUDITPIPE_DATASETS")
+    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    if not path.is_dir():
+        pytest.fail(f"data sets not found at {path}; set AUDITPIPE_DATASETS")
+    return path
