@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV ?= uv
-DATASETS ?= ../shared/datasets
+DATASETS ?= $(abspath ../shared/datasets)
 PYTEST_ARGS ?=
 export NO_PROXY := 127.0.0.1,localhost
 export UV_CACHE_DIR ?= $(HOME)/.cache/auditpipe/uv

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from auditpipe import AuditClient, ClientConfig
+from auditpipe_cli.datasets import datasets_root
 from auditpipe_cli.remote import QueryClient, create_key
 from auditpipe_cli.stack import LocalStack
 
@@ -65,9 +65,8 @@ def wait_count(query: QueryClient, expected: int, timeout: float = 60) -> int:
 
 
 def datasets_dir() -> Path:
-    """The shared audit-log data sets (beside the repository, or AUDITPIPE_DATASETS)."""
-    env = os.environ.get("AUDITPIPE_DATASETS")
-    path = Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
+    """The shared audit-log data sets; a missing folder fails the test loudly."""
+    path = datasets_root()
     if not path.is_dir():
         pytest.fail(f"data sets not found at {path}; set AUDITPIPE_DATASETS")
     return path

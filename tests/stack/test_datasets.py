@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from auditpipe_cli.demo import DATASETS, check
+from auditpipe_cli.datasets import DATASETS
+from auditpipe_cli.demo import check
 from auditpipe_cli.remote import QueryClient, create_key
 from auditpipe_cli.replayrun import replay
 from auditpipe_cli.stack import LocalStack

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from auditpipe_cli.datasets import datasets_root
 from auditpipe_cli.replay.cloudtrail import map_record, read_cloudtrail
 from auditpipe_cli.replay.model import Record, Unmappable
 from auditpipe_common.timeutil import parse_rfc3339
 
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
+DATASETS = datasets_root()
 INVICTUS = DATASETS / "cloudtrail-invictus"
 STRATUS = DATASETS / "cloudtrail-stratus-detonations"
 # (folder, records per PROVENANCE.md, first and last eventTime per PROVENANCE.md)

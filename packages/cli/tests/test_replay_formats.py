@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from auditpipe_cli.datasets import datasets_root
 from auditpipe_cli.replay.formats import FORMATS, UnknownFormatError, detect, read
 from auditpipe_cli.replay.model import (
     LIMITS,
@@ -22,7 +23,7 @@ from auditpipe_common.errors import EventError
 from auditpipe_common.eventjson import event_from_json
 from auditpipe_common.validation import Limits, validate_event
 
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
+DATASETS = datasets_root()
 EXPECTED = {
     "cloudtrail-invictus": ("cloudtrail", 2_900),
     "cloudtrail-stratus-detonations": ("cloudtrail", 310),

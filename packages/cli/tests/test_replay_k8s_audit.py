@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from auditpipe_cli.datasets import datasets_root
 from auditpipe_cli.replay.k8s_audit import COLUMNS, map_row, read_k8s_audit
 from auditpipe_cli.replay.model import Record, Unmappable
 from auditpipe_common.timeutil import parse_rfc3339
 
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
+DATASETS = datasets_root()
 CSV_FILE = DATASETS / "k8s-audit-perfspec" / "audit-logs.csv"
 DOCUMENTED_ROWS = 16_563  # complete rows, PROVENANCE.md
 DOCUMENTED_TRUNCATED = 1

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
+from auditpipe_cli.datasets import datasets_root
 from auditpipe_cli.replay.model import Record, Unmappable
 from auditpipe_cli.replay.sources import loads_exact
 from auditpipe_cli.replay.windows_security import map_event, read_windows_security
 from auditpipe_common.timeutil import parse_rfc3339
 
-DATASETS = Path(__file__).resolve().parents[3].parent / "shared" / "datasets"
+DATASETS = datasets_root()
 GZ_FILE = DATASETS / "windows-security-otrf" / "empire_wmic_add_user_backdoor.security.jsonl.gz"
 DOCUMENTED_EVENTS = 6_138
 # PROVENANCE.md documents the @timestamp span (collector time, UTC). EventTime is the

@@ -6,17 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditpipe_cli.datasets import DATASETS
 from auditpipe_cli.remote import QueryClient, create_key, wait_drained
 from auditpipe_cli.replayrun import ReplayResult, replay
 from auditpipe_cli.stack import LocalStack, StackConfig
-
-# Data set folder -> the data inside it (the folders also hold licences and provenance).
-DATASETS = {
-    "cloudtrail-invictus": "CloudTrail",
-    "cloudtrail-stratus-detonations": "detonation-logs",
-    "k8s-audit-perfspec": "audit-logs.csv",
-    "windows-security-otrf": "empire_wmic_add_user_backdoor.security.jsonl.gz",
-}
 
 
 @dataclass

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from auditpipe_cli import commands
+from auditpipe_cli.datasets import datasets_root
 from auditpipe_cli.stack import StackConfig
 
 FILTERS = (
@@ -137,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--datasets",
         type=Path,
-        default=Path(os.environ.get("AUDITPIPE_DATASETS", "../shared/datasets")),
+        default=datasets_root(),
+        help="data set folder (env AUDITPIPE_DATASETS; default: shared/datasets beside the repo)",
     )
     demo.add_argument("--no-progress", action="store_true")
     return parser
