@@ -6,7 +6,7 @@ import pytest
 
 from auditpipe_common.errors import EventError
 from auditpipe_common.schema import AuditEvent
-from auditpipe_common.validation import Limits, json_depth, validate_event
+from auditpipe_common.validation import Limits, container_depth, validate_event
 
 LIMITS = Limits(max_attribute_depth=5, max_string_chars=50, max_event_bytes=2000)
 
@@ -71,6 +71,14 @@ def test_each_invalid_event_gets_a_precise_reason(ev: AuditEvent, code: str, fie
     assert (exc.value.code, exc.value.field) == (code, field)
 
 
-def test_json_depth_ignores_brackets_inside_strings() -> None:
-    assert json_depth('{"a": "[[[{{{", "b": [1, [2]]}') == 3
-    assert json_depth("{}") == 1
+def test_container_depth_counts_containers_not_brackets_in_strings() -> None:
+    assert container_depth({"a": "[[[{{{", "b": [1, [2]]}, 10) == 3
+    assert container_depth({}, 10) == 1
+    assert container_depth(7, 10) == 0
+
+
+def test_nesting_deeper_than_the_parser_goes_is_too_deep() -> None:
+    ev = mutate(attributes='{"a":' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(EventError) as exc:
+        validate_event(ev, "acme", Limits(max_event_bytes=10**7), ev.ByteSize())
+    assert exc.value.code == "too_deep"

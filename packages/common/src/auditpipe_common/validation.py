@@ -10,35 +10,19 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditpipe_common.errors import EventError
 from auditpipe_common.schema import AuditEvent, Outcome
 from auditpipe_common.timeutil import TimestampError, check_range
 
-_STRING_FIELDS = (
-    ("idempotency_key",),
-    ("tenant",),
-    ("event",),
-    ("action",),
-    ("request_id",),
-    ("trace_id",),
-    ("actor", "id"),
-    ("actor", "type"),
-    ("actor", "role"),
-    ("actor", "ip"),
-    ("actor", "user_agent"),
-    ("resource", "type"),
-    ("resource", "id"),
-    ("resource", "name"),
-    ("source", "service"),
-    ("source", "host"),
-    ("source", "sdk_name"),
-    ("source", "sdk_version"),
-)
+STRING_FIELD_NAMES = (
+    "idempotency_key", "tenant", "event", "action", "request_id", "trace_id", "actor.id",
+    "actor.type", "actor.role", "actor.ip", "actor.user_agent", "resource.type", "resource.id",
+    "resource.name", "source.service", "source.host", "source.sdk_name", "source.sdk_version",
+)  # fmt: skip
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-_STRINGS_IN_JSON = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -57,22 +41,39 @@ def valid_tenant(name: str) -> bool:
     return bool(_TENANT.match(name))
 
 
-def json_depth(text: str) -> int:
-    """Maximum nesting depth of JSON text (strings are ignored)."""
-    depth = best = 0
-    for m in _BRACKETS.finditer(_STRINGS_IN_JSON.sub("", text)):
-        depth += 1 if m.group() in "[{" else -1
+def container_depth(value: object, limit: int) -> int:
+    """Nesting depth of a parsed JSON value, counting stops once past ``limit``."""
+    best = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[object] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
         best = max(best, depth)
+        if best > limit:
+            return best
+        stack.extend((child, depth + 1) for child in children)
     return best
 
 
+def _string_fields(ev: AuditEvent) -> tuple[str, ...]:
+    a, r, s = ev.actor, ev.resource, ev.source
+    return (
+        ev.idempotency_key, ev.tenant, ev.event, ev.action, ev.request_id, ev.trace_id,
+        a.id, a.type, a.role, a.ip, a.user_agent, r.type, r.id, r.name,
+        s.service, s.host, s.sdk_name, s.sdk_version,
+    )  # fmt: skip
+
+
 def _check_strings(ev: AuditEvent, limits: Limits) -> None:
-    for path in _STRING_FIELDS:
-        msg = ev
-        for part in path[:-1]:
-            msg = getattr(msg, part)
-        value: str = getattr(msg, path[-1])
-        name = ".".join(path)
+    values = _string_fields(ev)
+    if "\x00" not in "".join(values) and max(map(len, values)) <= limits.max_string_chars:
+        return  # the common case, checked in one pass; below only to name the field
+    for name, value in zip(STRING_FIELD_NAMES, values, strict=True):
         if "\x00" in value:
             raise EventError("nul_byte", name, "contains a NUL character")
         if len(value) > limits.max_string_chars:
@@ -86,15 +87,25 @@ def _check_attributes(text: str, limits: Limits) -> None:
         return
     if "\\u0000" in text:
         raise EventError("nul_byte", "attributes", "contains an escaped NUL character")
-    depth = json_depth(text)
-    if depth > limits.max_attribute_depth:
-        raise EventError(
-            "too_deep", "attributes", f"nesting depth {depth}, limit {limits.max_attribute_depth}"
-        )
     try:
         value = json.loads(text)
+    except RecursionError:
+        value = None  # deeper than Python's parser goes: certainly too deep
+        depth = limits.max_attribute_depth + 1
     except ValueError as exc:
         raise EventError("invalid_attributes", "attributes", f"not JSON: {exc}") from None
+    else:
+        # Each level needs an opening bracket: few brackets means no need to walk.
+        brackets = text.count("{") + text.count("[")
+        depth = (
+            brackets
+            if brackets <= limits.max_attribute_depth
+            else container_depth(value, limits.max_attribute_depth)
+        )
+    if depth > limits.max_attribute_depth:
+        raise EventError(
+            "too_deep", "attributes", f"nesting depth over the limit {limits.max_attribute_depth}"
+        )
     if not isinstance(value, dict):
         raise EventError("invalid_attributes", "attributes", "must be a JSON object")
 
