@@ -12,7 +12,11 @@ ATTRIBUTES = json.dumps(
     {
         "eventSource": "iam.amazonaws.com",
         "awsRegion": "us-east-1",
-        "requestParameters": {"userName": "svc-build", "path": "/", "tags": [{"k": "team", "v": "ci"}]},
+        "requestParameters": {
+            "userName": "svc-build",
+            "path": "/",
+            "tags": [{"k": "team", "v": "ci"}],
+        },
         "responseElements": None,
         "userAgent": "aws-cli/2.13.0 Python/3.11.4 Linux/6.1 botocore/2.4.5",
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256"},
@@ -30,7 +34,11 @@ def make_event(tenant: str, seq: int) -> AuditEvent:
         received_at=now_us(), event="CreateUser", action="iam:CreateUser", outcome=1,
         request_id=str(uuid.uuid4()), attributes=ATTRIBUTES,
     )  # fmt: skip
-    ev.actor.id, ev.actor.type, ev.actor.ip = "arn:aws:iam::123456789012:user/ci", "IAMUser", "10.1.2.3"
+    ev.actor.id, ev.actor.type, ev.actor.ip = (
+        "arn:aws:iam::123456789012:user/ci",
+        "IAMUser",
+        "10.1.2.3",
+    )
     ev.resource.type, ev.resource.id = "iam:user", "svc-build"
     ev.source.service, ev.source.host = "bench", "bench-host"
     return ev
