@@ -1,4 +1,4 @@
-"""The ``auditpipe`` command as a user runs it: up, replay, query, export, Ctrl-C, offline export."""
+"""The ``auditpipe`` command as users run it: up, replay, query, export, offline export."""
 
 from __future__ import annotations
 
