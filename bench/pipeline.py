@@ -27,6 +27,7 @@ from auditpipe_cli.stack import LocalStack, StackConfig, free_port
 from auditpipe_common.settings import StoreSettings
 from auditpipe_common.store import open_store
 from auditpipe_sequencer.allocator import RangeAllocator
+from auditpipe_sequencer.reservations import FileReservations
 from bench import ceilings
 from bench.load import LoadJob, run_job
 from bench.workload import make_batches
@@ -68,10 +69,10 @@ def sequencer_http(url: str, key: str, seconds: float = 3.0, count: int = 500) -
         return handed / (time.perf_counter() - start)
 
 
-async def sequencer_coalesced(redis_url: str, callers: int = 2000) -> float:
+async def sequencer_coalesced(redis_url: str, tmp: Path, callers: int = 2000) -> float:
     """Numbers/s the allocator hands out to many concurrent single-number callers."""
     redis = Redis.from_url(redis_url)
-    alloc = RangeAllocator(redis, "bench")
+    alloc = RangeAllocator(redis, FileReservations(tmp / "reservations.json"), "bench")
     alloc.start()
     start = time.perf_counter()
     for _ in range(5):
@@ -117,7 +118,9 @@ def main() -> None:
             report["ceiling_chdb_insert_rows_per_s"] = ceilings.chdb_insert(store, batches, 50_000)
             store.close()
             del batches
-            report["sequencer_coalesced_per_s"] = asyncio.run(sequencer_coalesced(config.redis_url))
+            report["sequencer_coalesced_per_s"] = asyncio.run(
+                sequencer_coalesced(config.redis_url, Path(tmp))
+            )
             report["sequencer_http_batch500_per_s"] = sequencer_http(config.url("sequencer"), key)
 
             ingest, e2e, lat = drive(stack, key, "bench", args.events, args.procs, args.batch)

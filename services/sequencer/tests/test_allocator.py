@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from auditpipe_sequencer.allocator import RangeAllocator
+from auditpipe_sequencer.reservations import FileReservations
 
 pytestmark = pytest.mark.integration
 
 
-async def test_concurrent_requests_get_disjoint_ranges_in_few_round_trips(redis_url: str) -> None:
+async def test_concurrent_requests_get_disjoint_ranges_in_few_round_trips(
+    redis_url: str, tmp_path: Path
+) -> None:
     redis = Redis.from_url(redis_url)
-    alloc = RangeAllocator(redis)
+    alloc = RangeAllocator(redis, FileReservations(tmp_path / "r.json"))
     alloc.start()
     try:
         ranges = await asyncio.gather(*(alloc.allocate("acme", 1 + i % 7) for i in range(300)))
@@ -28,9 +32,9 @@ async def test_concurrent_requests_get_disjoint_ranges_in_few_round_trips(redis_
     assert alloc.round_trips < 300 / 5  # many callers served per Redis call
 
 
-async def test_tenants_have_independent_counters(redis_url: str) -> None:
+async def test_tenants_have_independent_counters(redis_url: str, tmp_path: Path) -> None:
     redis = Redis.from_url(redis_url)
-    alloc = RangeAllocator(redis)
+    alloc = RangeAllocator(redis, FileReservations(tmp_path / "r.json"))
     alloc.start()
     try:
         a1, b1, a2 = await asyncio.gather(
@@ -42,9 +46,9 @@ async def test_tenants_have_independent_counters(redis_url: str) -> None:
     assert (a1, a2, b1) == ((1, 5), (6, 10), (1, 5))
 
 
-async def test_floor_from_a_propagated_clock_is_respected(redis_url: str) -> None:
+async def test_floor_from_a_propagated_clock_is_respected(redis_url: str, tmp_path: Path) -> None:
     redis = Redis.from_url(redis_url)
-    alloc = RangeAllocator(redis)
+    alloc = RangeAllocator(redis, FileReservations(tmp_path / "r.json"))
     alloc.start()
     try:
         first, _ = await alloc.allocate("acme", 3)
@@ -58,9 +62,12 @@ async def test_floor_from_a_propagated_clock_is_respected(redis_url: str) -> Non
     assert later == 1_002
 
 
-async def test_two_sequencer_instances_never_hand_out_the_same_number(redis_url: str) -> None:
+async def test_two_sequencer_instances_never_hand_out_the_same_number(
+    redis_url: str, tmp_path: Path
+) -> None:
     r1, r2 = Redis.from_url(redis_url), Redis.from_url(redis_url)
-    a1, a2 = RangeAllocator(r1), RangeAllocator(r2)
+    a1 = RangeAllocator(r1, FileReservations(tmp_path / "r.json"))
+    a2 = RangeAllocator(r2, FileReservations(tmp_path / "r.json"))
     a1.start()
     a2.start()
     try:

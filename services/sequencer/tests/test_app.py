@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -13,9 +15,13 @@ from auditpipe_sequencer.settings import SequencerSettings
 pytestmark = pytest.mark.integration
 
 
-def test_ranges_are_scoped_to_the_key_tenant(redis_url: str) -> None:
+def test_ranges_are_scoped_to_the_key_tenant(redis_url: str, tmp_path: Path) -> None:
     key_a, key_b = make_key(redis_url, "a"), make_key(redis_url, "b")
-    app = create_app(SequencerSettings(redis_url=SecretStr(redis_url), max_range=100))
+    app = create_app(
+        SequencerSettings(
+            redis_url=SecretStr(redis_url), max_range=100, reservations_path=tmp_path / "r.json"
+        )
+    )
     with TestClient(app) as client:
         ra = client.post(
             "/v1/sequence", json={"count": 10}, headers={"authorization": f"Bearer {key_a}"}

@@ -13,9 +13,9 @@ import signal
 from collections.abc import Iterator
 
 import uvicorn
-from redis.asyncio import Redis
 
 from auditpipe_common.logging import configure_logging
+from auditpipe_common.redisconn import connect
 from auditpipe_common.store import open_store
 from auditpipe_query.app import create_app
 from auditpipe_query.settings import QuerySettings
@@ -34,7 +34,7 @@ class _Server(uvicorn.Server):
 async def run(wsettings: WorkerSettings, qsettings: QuerySettings) -> None:
     """Run worker and query API until SIGINT/SIGTERM."""
     store = await asyncio.to_thread(open_store, wsettings)
-    redis = Redis.from_url(wsettings.redis_url.get_secret_value())
+    redis = connect(wsettings.redis_url)
     worker = Worker(wsettings, redis, store)
     app = create_app(qsettings, store=store)
     server = _Server(

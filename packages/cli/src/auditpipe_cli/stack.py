@@ -109,6 +109,7 @@ class LocalStack:
             "AUDITPIPE_BATCH_ROWS": str(c.batch_rows),
             "AUDITPIPE_RETENTION_DAYS": str(c.retention_days),
             "AUDITPIPE_CONSUMER": f"node-{os.getpid()}-{time.time_ns()}",
+            "AUDITPIPE_RESERVATIONS_PATH": str(self.data_dir / "sequencer" / "reservations.json"),
         }
 
     # -- lifecycle ------------------------------------------------------------

@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
 
 from auditpipe_common.apikeys import ApiKeys
 from auditpipe_common.errors import EventError, TransientError
 from auditpipe_common.http import Tenant, health_router
 from auditpipe_common.logging import get_logger
+from auditpipe_common.redisconn import connect
 from auditpipe_common.timeutil import now_us
 from auditpipe_common.validation import Limits, validate_event
 from auditpipe_ingest.decode import BatchError, Decoded, decode_json, decode_protobuf
@@ -79,7 +79,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        redis = connect(settings.redis_url)
         app.state.redis = redis
         app.state.api_keys = ApiKeys(redis, settings.key_prefix)
         app.state.publisher = Publisher(redis, settings.key_prefix, settings.stream_shards)

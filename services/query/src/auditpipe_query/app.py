@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from redis.asyncio import Redis
 
 from auditpipe_common.apikeys import ApiKeys
 from auditpipe_common.errors import AuditpipeError
 from auditpipe_common.eventjson import event_to_json
 from auditpipe_common.http import Tenant, health_router
+from auditpipe_common.redisconn import connect
 from auditpipe_common.store import EventFilter, Store, open_store
 from auditpipe_common.timeutil import TimestampError, parse_rfc3339
 from auditpipe_query.cursor import CursorError, decode_cursor, encode_cursor
@@ -72,7 +72,7 @@ def create_app(settings: QuerySettings, store: Store | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        redis = connect(settings.redis_url)
         app.state.redis = redis
         app.state.api_keys = ApiKeys(redis, settings.key_prefix)
         app.state.store = store or await asyncio.to_thread(open_store, settings)

@@ -4,14 +4,24 @@ Callers ask for ``count`` numbers for a tenant, optionally strictly above a
 floor ``after`` (the largest number the caller has already seen, which is
 how causal order crosses process boundaries). Requests that arrive while a
 Redis call is in flight wait in a queue; the next call serves all of them
-with one Lua script that, per tenant, raises the counter to the largest
-floor and then ``INCRBY``s it by the sum of the counts. Each caller gets a
-contiguous slice of that tenant's new range, in arrival order.
+with one Lua script that, per tenant, raises the counter to the floor and
+then ``INCRBY``s it by the sum of the counts. Each caller gets a contiguous
+slice of its tenant's new range, in arrival order.
 
-Numbers are never reused: the counter only moves up. (Surviving a Redis that
-lost its last writes needs a high-water mark outside Redis; see
-docs/reliability.md.) Lua numbers are doubles, so counters stay exact up to
-2^53.
+Never a repeat, never a regression, even when Redis loses writes:
+
+* the script first compares Redis' ``run_id`` with the one this allocator
+  last trusted and changes nothing if it differs. A different ``run_id``
+  means a restart (which may have lost the last second of writes) or a
+  failover (to a replica that may lag);
+* after such a change, and for every tenant the first time this process
+  serves it, the floor is raised to the tenant's durable *reservation*
+  (:mod:`auditpipe_sequencer.reservations`), which is at least every number
+  any sequencer ever handed out;
+* a range that would cross the reservation raises it durably *before* the
+  numbers are handed out.
+
+Lua numbers are doubles, so counters stay exact up to 2^53.
 """
 
 from __future__ import annotations
@@ -22,18 +32,22 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from auditpipe_common.logging import get_logger
+from auditpipe_sequencer.reservations import Reservations
 
 log = get_logger(__name__)
 
-# KEYS: one counter per tenant; ARGV: count_1, floor_1, count_2, floor_2, ...
+# KEYS: one counter per tenant. ARGV: expected run_id, then count_i, floor_i per key.
+# Returns {run_id} alone (and changes nothing) when run_id is not the expected one.
 _ALLOCATE = """
-local out = {}
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+if run_id ~= ARGV[1] then return {run_id} end
+local out = {run_id}
 for i, key in ipairs(KEYS) do
-  local count = tonumber(ARGV[2 * i - 1])
-  local floor = tonumber(ARGV[2 * i])
+  local count = tonumber(ARGV[2 * i])
+  local floor = tonumber(ARGV[2 * i + 1])
   local cur = tonumber(redis.call('GET', key) or '0')
   if cur < floor then redis.call('SET', key, floor) end
-  out[i] = redis.call('INCRBY', key, count)
+  out[i + 1] = redis.call('INCRBY', key, count)
 end
 return out
 """
@@ -50,12 +64,24 @@ class _Request:
 class RangeAllocator:
     """Coalesces concurrent range requests into one Redis round trip."""
 
-    def __init__(self, redis: Redis, prefix: str = "auditpipe") -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        reservations: Reservations,
+        prefix: str = "auditpipe",
+        reserve_block: int = 10_000,
+    ) -> None:
         self._redis = redis
+        self._reservations = reservations
         self._prefix = prefix
+        self._block = reserve_block
         self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._script = redis.register_script(_ALLOCATE)
         self._task: asyncio.Task[None] | None = None
+        self._run_id = ""  # the Redis incarnation this allocator trusts
+        self._synced: set[str] = set()  # tenants whose floor includes the reservation
+        self._floor: dict[str, int] = {}  # per tenant: no number at or below it is handed out
+        self._reserved: dict[str, int] = {}
         self.round_trips = 0
 
     def counter_key(self, tenant: str) -> str:
@@ -91,20 +117,49 @@ class RangeAllocator:
                     if not req.future.done():
                         req.future.set_exception(exc)
 
+    async def _sync_floors(self, tenants: list[str]) -> None:
+        """Raise the floor of tenants not yet synced to their durable reservation."""
+        for tenant in tenants:
+            if tenant not in self._synced:
+                reserved = await asyncio.to_thread(self._reservations.read, tenant)
+                self._reserved[tenant] = max(self._reserved.get(tenant, 0), reserved)
+                self._floor[tenant] = max(self._floor.get(tenant, 0), reserved)
+                self._synced.add(tenant)
+
+    async def _call(self, by_tenant: dict[str, list[_Request]]) -> list[int]:
+        """Run the script until it runs against the incarnation we synced floors for."""
+        tenants = list(by_tenant)
+        while True:
+            await self._sync_floors(tenants)
+            args: list[str | int] = [self._run_id]
+            for tenant in tenants:
+                reqs = by_tenant[tenant]
+                floor = max(self._floor.get(tenant, 0), *(r.after for r in reqs))
+                args += [sum(r.count for r in reqs), floor]
+            reply = await self._script(keys=[self.counter_key(t) for t in tenants], args=args)
+            self.round_trips += 1
+            run_id = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+            if run_id == self._run_id:
+                return [int(top) for top in reply[1:]]
+            if self._run_id:
+                log.warning("redis incarnation changed; resuming above reservations",
+                            old=self._run_id, new=run_id)  # fmt: skip
+            self._run_id = run_id
+            self._synced.clear()
+
     async def _serve(self, batch: list[_Request]) -> None:
         by_tenant: dict[str, list[_Request]] = {}
         for req in batch:
             by_tenant.setdefault(req.tenant, []).append(req)
-        tenants = list(by_tenant)
-        args: list[int] = []
-        for tenant in tenants:
+        tops = await self._call(by_tenant)
+        for tenant, top in zip(by_tenant, tops, strict=True):
+            if top > self._reserved.get(tenant, 0):
+                self._reserved[tenant] = await asyncio.to_thread(
+                    self._reservations.raise_to, tenant, top + self._block
+                )
+            self._floor[tenant] = max(self._floor.get(tenant, 0), top)
             reqs = by_tenant[tenant]
-            args += [sum(r.count for r in reqs), max(r.after for r in reqs)]
-        tops = await self._script(keys=[self.counter_key(t) for t in tenants], args=args)
-        self.round_trips += 1
-        for tenant, top in zip(tenants, tops, strict=True):
-            reqs = by_tenant[tenant]
-            nxt = int(top) - sum(r.count for r in reqs) + 1
+            nxt = top - sum(r.count for r in reqs) + 1
             for req in reqs:
                 if not req.future.done():
                     req.future.set_result((nxt, nxt + req.count - 1))

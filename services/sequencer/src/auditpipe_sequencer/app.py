@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
 from auditpipe_common.apikeys import ApiKeys
 from auditpipe_common.http import Tenant, health_router
+from auditpipe_common.redisconn import connect
 from auditpipe_sequencer.allocator import RangeAllocator
+from auditpipe_sequencer.reservations import FileReservations
 from auditpipe_sequencer.settings import SequencerSettings
 
 
@@ -35,9 +36,12 @@ def create_app(settings: SequencerSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = Redis.from_url(settings.redis_url.get_secret_value())
+        redis = connect(settings.redis_url)
         app.state.api_keys = ApiKeys(redis, settings.key_prefix)
-        app.state.allocator = RangeAllocator(redis, settings.key_prefix)
+        reservations = FileReservations(settings.reservations_path)
+        app.state.allocator = RangeAllocator(
+            redis, reservations, settings.key_prefix, settings.reserve_block
+        )
         app.state.allocator.start()
         app.state.redis = redis
         try:

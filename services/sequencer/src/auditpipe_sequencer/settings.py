@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from auditpipe_common.settings import BaseServiceSettings, HttpSettings
@@ -12,3 +14,10 @@ class SequencerSettings(BaseServiceSettings, HttpSettings):
 
     port: int = Field(default=8701, ge=1, le=65535)
     max_range: int = Field(default=10_000, ge=1, description="Largest range one call may take.")
+    reservations_path: Path = Field(
+        default=Path(".auditpipe/sequencer/reservations.json"),
+        description="Durable high-water marks; must survive what Redis may lose.",
+    )
+    reserve_block: int = Field(
+        default=100_000, ge=1, description="How far ahead a reservation is raised at a time."
+    )

@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from redis.asyncio import Redis
-
 from auditpipe_common.logging import configure_logging
+from auditpipe_common.redisconn import connect
 from auditpipe_common.store import open_store
 from auditpipe_worker.consumer import Worker
 from auditpipe_worker.settings import WorkerSettings
@@ -16,7 +15,7 @@ from auditpipe_worker.settings import WorkerSettings
 async def run(settings: WorkerSettings) -> None:
     """Run one worker until SIGINT or SIGTERM."""
     store = await asyncio.to_thread(open_store, settings)
-    redis = Redis.from_url(settings.redis_url.get_secret_value())
+    redis = connect(settings.redis_url)
     worker = Worker(settings, redis, store)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
