@@ -3,6 +3,7 @@
 set -euo pipefail
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v faketime >/dev/null || need_apt+=(faketime)
 if ((${#need_apt[@]})); then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -62,6 +62,7 @@ def test_partly_valid_protobuf_batch_stores_the_valid_events(
     assert (result.results[1].code, result.results[1].field) == ("missing_field", "actor.id")
     stored = queued(redis_url)
     assert [e.idempotency_key for e in stored] == [good1.idempotency_key, good2.idempotency_key]
+    assert not any(e.clock_skewed for e in stored)
     assert all(e.tenant == "acme" and e.received_at > 0 for e in stored)
 
 
@@ -164,3 +165,17 @@ def test_requests_without_a_valid_key_are_refused(client: TestClient) -> None:
 def test_health_endpoints(client: TestClient) -> None:
     assert client.get("/livez").status_code == 200
     assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_skewed_client_clocks_are_flagged_and_kept(client: TestClient, redis_url: str) -> None:
+    now = event(1).occurred_at
+    behind, ahead, fine = event(1), event(2), event(3)
+    behind.occurred_at = now - 3600 * 1_000_000  # an hour slow
+    ahead.occurred_at = now + 20 * 60 * 1_000_000  # twenty minutes fast
+    fine.occurred_at = now - 2 * 1_000_000
+    body = EventBatch(events=[behind, ahead, fine]).SerializeToString()
+    client.post("/v1/events", content=body, headers={"content-type": PROTOBUF})
+    stored = {e.seq: e for e in queued(redis_url)}
+    assert [stored[n].clock_skewed for n in (1, 2, 3)] == [True, True, False]
+    assert stored[1].occurred_at == behind.occurred_at  # kept as sent, not corrected
+    assert stored[2].occurred_at == ahead.occurred_at

@@ -149,5 +149,6 @@ def event_to_json(ev: AuditEvent) -> dict[str, Any]:
         out[group] = {name: getattr(msg, name) for name in names}
     out["request_id"] = ev.request_id
     out["trace_id"] = ev.trace_id
+    out["clock_skewed"] = ev.clock_skewed
     out["attributes"] = json.loads(ev.attributes) if ev.attributes else {}
     return out

@@ -13,6 +13,7 @@ from auditpipe_common.errors import EventError, TransientError
 from auditpipe_common.http import Tenant, health_router
 from auditpipe_common.logging import get_logger
 from auditpipe_common.redisconn import connect
+from auditpipe_common.schema import AuditEvent
 from auditpipe_common.timeutil import now_us
 from auditpipe_common.validation import Limits, validate_event
 from auditpipe_ingest.decode import BatchError, Decoded, decode_json, decode_protobuf
@@ -39,8 +40,14 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def judge(decoded: list[Decoded], tenant: str, limits: Limits) -> tuple[Verdicts, list]:  # type: ignore[type-arg]
-    """Validate every event; returns the verdicts and the events to queue."""
+def judge(
+    decoded: list[Decoded], tenant: str, limits: Limits, skew_us: int
+) -> tuple[Verdicts, list[AuditEvent]]:
+    """Validate every event; returns the verdicts and the events to queue.
+
+    Accepted events get ``received_at`` and, when the client's time is more than
+    ``skew_us`` away from it, ``clock_skewed``.
+    """
     verdicts, keep, seen = Verdicts(), [], set()
     received = now_us()
     for item in decoded:
@@ -59,6 +66,7 @@ def judge(decoded: list[Decoded], tenant: str, limits: Limits) -> tuple[Verdicts
             continue
         seen.add(ev.idempotency_key)
         ev.received_at = received
+        ev.clock_skewed = abs(received - ev.occurred_at) > skew_us
         keep.append(ev)
         verdicts.accept(item.index, ev)
     return verdicts, keep
@@ -118,7 +126,7 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 )
         except BatchError as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        verdicts, keep = judge(decoded, tenant, limits)
+        verdicts, keep = judge(decoded, tenant, limits, settings.max_clock_skew_s * 1_000_000)
         try:
             await request.app.state.publisher.publish(keep)
         except TransientError as exc:

@@ -17,6 +17,9 @@ class IngestSettings(BaseServiceSettings, HttpSettings):
     max_batch_events: int = Field(default=Limits.max_batch_events, ge=1)
     max_string_chars: int = Field(default=Limits.max_string_chars, ge=16)
     max_attribute_depth: int = Field(default=Limits.max_attribute_depth, ge=1, le=256)
+    max_clock_skew_s: int = Field(
+        default=300, ge=1, description="Beyond this |received_at - occurred_at|, flag the event."
+    )
 
     def limits(self) -> Limits:
         """The validation limits these settings describe."""

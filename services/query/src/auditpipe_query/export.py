@@ -10,32 +10,9 @@ from typing import Any
 
 from auditpipe_common.eventjson import event_to_json
 from auditpipe_common.schema import AuditEvent
+from auditpipe_common.store.rows import PATHS
 
-CSV_COLUMNS = (
-    "tenant",
-    "seq",
-    "idempotency_key",
-    "occurred_at",
-    "received_at",
-    "event",
-    "action",
-    "outcome",
-    "actor.id",
-    "actor.type",
-    "actor.role",
-    "actor.ip",
-    "actor.user_agent",
-    "resource.type",
-    "resource.id",
-    "resource.name",
-    "source.service",
-    "source.host",
-    "source.sdk_name",
-    "source.sdk_version",
-    "request_id",
-    "trace_id",
-    "attributes",
-)
+CSV_COLUMNS = PATHS
 
 
 def jsonl_lines(events: Iterable[AuditEvent]) -> Iterator[str]:

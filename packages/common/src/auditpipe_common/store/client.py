@@ -87,6 +87,8 @@ class Store:
         """Create the database and tables if they do not exist."""
         self._call(lambda: self._client.command(ddl.create_database(self.database)))
         self._call(lambda: self._client.command(ddl.create_events(self.database)))
+        for statement in ddl.migrations(self.database):
+            self._call(lambda s=statement: self._client.command(s))  # type: ignore[misc]
 
     def existing_keys(self, tenant: str, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` are already stored for ``tenant``."""

@@ -23,6 +23,15 @@ def create_database(database: str) -> str:
     return f"CREATE DATABASE IF NOT EXISTS {database}"
 
 
+def migrations(database: str) -> list[str]:
+    """Idempotent changes that bring a table created by an older version up to date."""
+    table = f"{database}.{EVENTS_TABLE}"
+    return [
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS clock_skewed Bool DEFAULT false "
+        "AFTER retention_days",
+    ]
+
+
 def create_events(database: str) -> str:
     """DDL for the events table."""
     return f"""
@@ -52,6 +61,7 @@ CREATE TABLE IF NOT EXISTS {database}.{EVENTS_TABLE}
     trace_id String,
     attributes String CODEC(ZSTD(3)),
     retention_days UInt16,
+    clock_skewed Bool DEFAULT false,
     PROJECTION by_key (SELECT tenant, idempotency_key, seq ORDER BY (tenant, idempotency_key))
 )
 ENGINE = MergeTree

@@ -2,47 +2,34 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from auditpipe_common.eventjson import OUTCOME_BY_NAME, OUTCOME_NAMES
 from auditpipe_common.schema import AuditEvent
 
-COLUMNS: tuple[str, ...] = (
-    "tenant",
-    "seq",
-    "idempotency_key",
-    "occurred_at",
-    "received_at",
-    "event",
-    "action",
-    "outcome",
-    "actor_id",
-    "actor_type",
-    "actor_role",
-    "actor_ip",
-    "actor_user_agent",
-    "resource_type",
-    "resource_id",
-    "resource_name",
-    "source_service",
-    "source_host",
-    "source_sdk_name",
-    "source_sdk_version",
-    "request_id",
-    "trace_id",
-    "attributes",
-    "retention_days",
-)
+# (column, field path in AuditEvent): the one mapping between table and message.
+FIELDS: tuple[tuple[str, str], ...] = (
+    ("tenant", "tenant"), ("seq", "seq"), ("idempotency_key", "idempotency_key"),
+    ("occurred_at", "occurred_at"), ("received_at", "received_at"), ("event", "event"),
+    ("action", "action"), ("outcome", "outcome"), ("actor_id", "actor.id"),
+    ("actor_type", "actor.type"), ("actor_role", "actor.role"), ("actor_ip", "actor.ip"),
+    ("actor_user_agent", "actor.user_agent"), ("resource_type", "resource.type"),
+    ("resource_id", "resource.id"), ("resource_name", "resource.name"),
+    ("source_service", "source.service"), ("source_host", "source.host"),
+    ("source_sdk_name", "source.sdk_name"), ("source_sdk_version", "source.sdk_version"),
+    ("request_id", "request_id"), ("trace_id", "trace_id"), ("attributes", "attributes"),
+    ("clock_skewed", "clock_skewed"),
+)  # fmt: skip
+PATHS = tuple(path for _, path in FIELDS)
+COLUMNS: tuple[str, ...] = (*(column for column, _ in FIELDS), "retention_days")
+_OUTCOME = PATHS.index("outcome")
+_TIMES = {"occurred_at", "received_at"}
+_values = operator.attrgetter(*PATHS)
 
 SELECT_COLUMNS = ", ".join(
-    "toUnixTimestamp64Micro(occurred_at)"
-    if c == "occurred_at"
-    else "toUnixTimestamp64Micro(received_at)"
-    if c == "received_at"
-    else c
-    for c in COLUMNS
-    if c != "retention_days"
+    f"toUnixTimestamp64Micro({column})" if column in _TIMES else column for column, _ in FIELDS
 )
 
 
@@ -58,33 +45,8 @@ class EventColumns:
 
     def append(self, ev: AuditEvent, retention_days: int) -> None:
         """Add one event as a row."""
-        a, r, s = ev.actor, ev.resource, ev.source
-        values = (
-            ev.tenant,
-            ev.seq,
-            ev.idempotency_key,
-            ev.occurred_at,
-            ev.received_at,
-            ev.event,
-            ev.action,
-            OUTCOME_NAMES.get(ev.outcome, ""),
-            a.id,
-            a.type,
-            a.role,
-            a.ip,
-            a.user_agent,
-            r.type,
-            r.id,
-            r.name,
-            s.service,
-            s.host,
-            s.sdk_name,
-            s.sdk_version,
-            ev.request_id,
-            ev.trace_id,
-            ev.attributes,
-            retention_days,
-        )
+        values = [*_values(ev), retention_days]
+        values[_OUTCOME] = OUTCOME_NAMES.get(ev.outcome, "")
         for column, value in zip(self.columns, values, strict=True):
             column.append(value)
         self.keys.append((ev.tenant, ev.idempotency_key))
@@ -97,47 +59,13 @@ class EventColumns:
 
 def event_from_row(row: Sequence[Any]) -> AuditEvent:
     """Rebuild an event from a row selected with ``SELECT_COLUMNS``."""
-    (
-        tenant,
-        seq,
-        key,
-        occurred,
-        received,
-        event,
-        action,
-        outcome,
-        actor_id,
-        actor_type,
-        actor_role,
-        actor_ip,
-        actor_ua,
-        res_type,
-        res_id,
-        res_name,
-        src_service,
-        src_host,
-        src_sdk,
-        src_sdk_version,
-        request_id,
-        trace_id,
-        attributes,
-    ) = row
-    ev = AuditEvent(
-        tenant=tenant,
-        seq=seq,
-        idempotency_key=key,
-        occurred_at=occurred,
-        received_at=received,
-        event=event,
-        action=action,
-        outcome=OUTCOME_BY_NAME.get(outcome, 0),  # type: ignore[arg-type]
-        request_id=request_id,
-        trace_id=trace_id,
-        attributes=attributes,
-    )
-    ev.actor.id, ev.actor.type, ev.actor.role = actor_id, actor_type, actor_role
-    ev.actor.ip, ev.actor.user_agent = actor_ip, actor_ua
-    ev.resource.type, ev.resource.id, ev.resource.name = res_type, res_id, res_name
-    ev.source.service, ev.source.host = src_service, src_host
-    ev.source.sdk_name, ev.source.sdk_version = src_sdk, src_sdk_version
+    ev = AuditEvent()
+    for path, value in zip(PATHS, row, strict=True):
+        if path == "outcome":
+            value = OUTCOME_BY_NAME.get(value, 0)
+        group, _, name = path.rpartition(".")
+        if not group:
+            setattr(ev, name, value)
+        elif value:  # leave empty sub-messages absent, as the client sent them
+            setattr(getattr(ev, group), name, value)
     return ev

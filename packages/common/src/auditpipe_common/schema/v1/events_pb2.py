@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'auditpipe_common/schema/v1/events.proto\x12\x1a\x61uditpipe_common.schema.v1\"O\n\x05\x41\x63tor\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\"2\n\x08Resource\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"N\n\x06Source\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x10\n\x08sdk_name\x18\x03 \x01(\t\x12\x13\n\x0bsdk_version\x18\x04 \x01(\t\"\x99\x03\n\nAuditEvent\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x13\n\x0boccurred_at\x18\x04 \x01(\x03\x12\x13\n\x0breceived_at\x18\x05 \x01(\x03\x12\r\n\x05\x65vent\x18\x06 \x01(\t\x12\x30\n\x05\x61\x63tor\x18\x07 \x01(\x0b\x32!.auditpipe_common.schema.v1.Actor\x12\x36\n\x08resource\x18\x08 \x01(\x0b\x32$.auditpipe_common.schema.v1.Resource\x12\x0e\n\x06\x61\x63tion\x18\t \x01(\t\x12\x34\n\x07outcome\x18\n \x01(\x0e\x32#.auditpipe_common.schema.v1.Outcome\x12\x32\n\x06source\x18\x0b \x01(\x0b\x32\".auditpipe_common.schema.v1.Source\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x12\n\nattributes\x18\x0e \x01(\t\"D\n\nEventBatch\x12\x36\n\x06\x65vents\x18\x01 \x03(\x0b\x32&.auditpipe_common.schema.v1.AuditEvent\"\"\n\x10\x45ventBatchFrames\x12\x0e\n\x06\x65vents\x18\x01 \x03(\x0c\"\xa8\x01\n\x0b\x45ventResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x37\n\x06status\x18\x03 \x01(\x0e\x32\'.auditpipe_common.schema.v1.EventStatus\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\r\n\x05\x66ield\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x0b\n\x03seq\x18\x07 \x01(\x04\"\x7f\n\x0b\x42\x61tchResult\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.auditpipe_common.schema.v1.EventResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x12\n\nduplicates\x18\x04 \x01(\r*u\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_SUCCESS\x10\x01\x12\x13\n\x0fOUTCOME_FAILURE\x10\x02\x12\x12\n\x0eOUTCOME_DENIED\x10\x03\x12\x13\n\x0fOUTCOME_UNKNOWN\x10\x04*}\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16\x45VENT_STATUS_DUPLICATE\x10\x02\x12\x19\n\x15\x45VENT_STATUS_REJECTED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'auditpipe_common/schema/v1/events.proto\x12\x1a\x61uditpipe_common.schema.v1\"O\n\x05\x41\x63tor\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\n\n\x02ip\x18\x04 \x01(\t\x12\x12\n\nuser_agent\x18\x05 \x01(\t\"2\n\x08Resource\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\"N\n\x06Source\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x10\n\x08sdk_name\x18\x03 \x01(\t\x12\x13\n\x0bsdk_version\x18\x04 \x01(\t\"\xaf\x03\n\nAuditEvent\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0b\n\x03seq\x18\x03 \x01(\x04\x12\x13\n\x0boccurred_at\x18\x04 \x01(\x03\x12\x13\n\x0breceived_at\x18\x05 \x01(\x03\x12\r\n\x05\x65vent\x18\x06 \x01(\t\x12\x30\n\x05\x61\x63tor\x18\x07 \x01(\x0b\x32!.auditpipe_common.schema.v1.Actor\x12\x36\n\x08resource\x18\x08 \x01(\x0b\x32$.auditpipe_common.schema.v1.Resource\x12\x0e\n\x06\x61\x63tion\x18\t \x01(\t\x12\x34\n\x07outcome\x18\n \x01(\x0e\x32#.auditpipe_common.schema.v1.Outcome\x12\x32\n\x06source\x18\x0b \x01(\x0b\x32\".auditpipe_common.schema.v1.Source\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\x10\n\x08trace_id\x18\r \x01(\t\x12\x12\n\nattributes\x18\x0e \x01(\t\x12\x14\n\x0c\x63lock_skewed\x18\x0f \x01(\x08\"D\n\nEventBatch\x12\x36\n\x06\x65vents\x18\x01 \x03(\x0b\x32&.auditpipe_common.schema.v1.AuditEvent\"\"\n\x10\x45ventBatchFrames\x12\x0e\n\x06\x65vents\x18\x01 \x03(\x0c\"\xa8\x01\n\x0b\x45ventResult\x12\r\n\x05index\x18\x01 \x01(\r\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\x12\x37\n\x06status\x18\x03 \x01(\x0e\x32\'.auditpipe_common.schema.v1.EventStatus\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12\r\n\x05\x66ield\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x0b\n\x03seq\x18\x07 \x01(\x04\"\x7f\n\x0b\x42\x61tchResult\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.auditpipe_common.schema.v1.EventResult\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x10\n\x08rejected\x18\x03 \x01(\r\x12\x12\n\nduplicates\x18\x04 \x01(\r*u\n\x07Outcome\x12\x17\n\x13OUTCOME_UNSPECIFIED\x10\x00\x12\x13\n\x0fOUTCOME_SUCCESS\x10\x01\x12\x13\n\x0fOUTCOME_FAILURE\x10\x02\x12\x12\n\x0eOUTCOME_DENIED\x10\x03\x12\x13\n\x0fOUTCOME_UNKNOWN\x10\x04*}\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VENT_STATUS_ACCEPTED\x10\x01\x12\x1a\n\x16\x45VENT_STATUS_DUPLICATE\x10\x02\x12\x19\n\x15\x45VENT_STATUS_REJECTED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'auditpipe_common.schema.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTCOME']._serialized_start=1102
-  _globals['_OUTCOME']._serialized_end=1219
-  _globals['_EVENTSTATUS']._serialized_start=1221
-  _globals['_EVENTSTATUS']._serialized_end=1346
+  _globals['_OUTCOME']._serialized_start=1124
+  _globals['_OUTCOME']._serialized_end=1241
+  _globals['_EVENTSTATUS']._serialized_start=1243
+  _globals['_EVENTSTATUS']._serialized_end=1368
   _globals['_ACTOR']._serialized_start=71
   _globals['_ACTOR']._serialized_end=150
   _globals['_RESOURCE']._serialized_start=152
@@ -42,13 +42,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SOURCE']._serialized_start=204
   _globals['_SOURCE']._serialized_end=282
   _globals['_AUDITEVENT']._serialized_start=285
-  _globals['_AUDITEVENT']._serialized_end=694
-  _globals['_EVENTBATCH']._serialized_start=696
-  _globals['_EVENTBATCH']._serialized_end=764
-  _globals['_EVENTBATCHFRAMES']._serialized_start=766
-  _globals['_EVENTBATCHFRAMES']._serialized_end=800
-  _globals['_EVENTRESULT']._serialized_start=803
-  _globals['_EVENTRESULT']._serialized_end=971
-  _globals['_BATCHRESULT']._serialized_start=973
-  _globals['_BATCHRESULT']._serialized_end=1100
+  _globals['_AUDITEVENT']._serialized_end=716
+  _globals['_EVENTBATCH']._serialized_start=718
+  _globals['_EVENTBATCH']._serialized_end=786
+  _globals['_EVENTBATCHFRAMES']._serialized_start=788
+  _globals['_EVENTBATCHFRAMES']._serialized_end=822
+  _globals['_EVENTRESULT']._serialized_start=825
+  _globals['_EVENTRESULT']._serialized_end=993
+  _globals['_BATCHRESULT']._serialized_start=995
+  _globals['_BATCHRESULT']._serialized_end=1122
 # @@protoc_insertion_point(module_scope)

@@ -187,6 +187,7 @@ class AuditEvent(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     TRACE_ID_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    CLOCK_SKEWED_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     """Client-generated UUID (UUIDv7 by the SDK). Retries reuse it; storage keeps
     at most one row per (tenant, idempotency_key).
@@ -214,6 +215,11 @@ class AuditEvent(_message.Message):
     """Free-form attributes as the UTF-8 text of one JSON object. Text rather
     than google.protobuf.Struct so that integers beyond 2^53 stay exact.
     """
+    clock_skewed: _builtins.bool
+    """Set by ingest when occurred_at and received_at differ by more than the
+    configured tolerance: the client's clock is skewed (or the event is
+    replayed history). Flagged, never "corrected".
+    """
     @_builtins.property
     def actor(self) -> Global___Actor: ...
     @_builtins.property
@@ -237,10 +243,11 @@ class AuditEvent(_message.Message):
         request_id: _builtins.str = ...,
         trace_id: _builtins.str = ...,
         attributes: _builtins.str = ...,
+        clock_skewed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "resource", b"resource", "source", b"source"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "attributes", b"attributes", "event", b"event", "idempotency_key", b"idempotency_key", "occurred_at", b"occurred_at", "outcome", b"outcome", "received_at", b"received_at", "request_id", b"request_id", "resource", b"resource", "seq", b"seq", "source", b"source", "tenant", b"tenant", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "attributes", b"attributes", "clock_skewed", b"clock_skewed", "event", b"event", "idempotency_key", b"idempotency_key", "occurred_at", b"occurred_at", "outcome", b"outcome", "received_at", b"received_at", "request_id", b"request_id", "resource", b"resource", "seq", b"seq", "source", b"source", "tenant", b"tenant", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
