@@ -46,14 +46,18 @@ def run_job(job: LoadJob, start_at: float) -> tuple[float, float, list[float]]:
                 delay = start + i / job.rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            first = http.post(f"{job.sequencer_url}/v1/sequence",
-                              json={"count": len(batch.events)}).json()["first"]  # fmt: skip
+            first = http.post(
+                f"{job.sequencer_url}/v1/sequence", json={"count": len(batch.events)}
+            ).json()["first"]
             for n, ev in enumerate(batch.events):
                 ev.seq = first + n
             body = EventBatch.SerializeToString(batch)
             t = time.perf_counter()
-            r = http.post(f"{job.ingest_url}/v1/events", content=body,
-                          headers={"content-type": "application/x-protobuf"})  # fmt: skip
+            r = http.post(
+                f"{job.ingest_url}/v1/events",
+                content=body,
+                headers={"content-type": "application/x-protobuf"},
+            )
             latencies.append(time.perf_counter() - t)
             r.raise_for_status()
     return began, time.time(), latencies

@@ -39,12 +39,29 @@ def pct(values: list[float], p: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def drive(stack: LocalStack, key: str, tenant: str, events: int, procs: int, batch: int,
-          rate_per_proc: float = 0.0) -> tuple[float, float, list[float]]:  # fmt: skip
+def drive(
+    stack: LocalStack,
+    key: str,
+    tenant: str,
+    events: int,
+    procs: int,
+    batch: int,
+    rate_per_proc: float = 0.0,
+) -> tuple[float, float, list[float]]:
     """Run the load; returns (ingest events/s, end-to-end events/s, latencies)."""
     per_proc = events // procs // batch
-    jobs = [LoadJob(stack.config.url("ingest"), stack.config.url("sequencer"), key, tenant,
-                    per_proc, batch, rate_per_proc) for _ in range(procs)]  # fmt: skip
+    jobs = [
+        LoadJob(
+            stack.config.url("ingest"),
+            stack.config.url("sequencer"),
+            key,
+            tenant,
+            per_proc,
+            batch,
+            rate_per_proc,
+        )
+        for _ in range(procs)
+    ]
     sent = per_proc * batch * procs
     start_at = time.time() + 2 + per_proc * batch / 40_000  # after every process built its events
     with multiprocessing.get_context("spawn").Pool(procs) as pool:
@@ -99,13 +116,20 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000)
     args = ap.parse_args()
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
-    report: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
-                              "args": vars(args)}  # fmt: skip
+    report: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "uname": " ".join(os.uname())},
+        "args": vars(args),
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        config = StackConfig(data_dir=Path(tmp) / "stack", ingest_port=free_port(),
-                             sequencer_port=free_port(), query_port=free_port(),
-                             redis_port=free_port(), log_level="warning",
-                             batch_rows=50_000)  # fmt: skip
+        config = StackConfig(
+            data_dir=Path(tmp) / "stack",
+            ingest_port=free_port(),
+            sequencer_port=free_port(),
+            query_port=free_port(),
+            redis_port=free_port(),
+            log_level="warning",
+            batch_rows=50_000,
+        )
         with LocalStack(config) as stack:
             key = create_key(config.redis_url, "bench")
             batches = make_batches("bench", args.events // args.batch, args.batch)
@@ -113,8 +137,11 @@ def main() -> None:
                 config.redis_url, batches
             )
             report["ceiling_incr_single_per_s"] = ceilings.incr_single(config.redis_url)
-            store = open_store(StoreSettings(store_dsn=SecretStr(f"chdb://{Path(tmp) / 'ceiling'}"),
-                                             store_database="ceiling"))  # fmt: skip
+            store = open_store(
+                StoreSettings(
+                    store_dsn=SecretStr(f"chdb://{Path(tmp) / 'ceiling'}"), store_database="ceiling"
+                )
+            )
             report["ceiling_chdb_insert_rows_per_s"] = ceilings.chdb_insert(store, batches, 50_000)
             store.close()
             del batches
@@ -124,11 +151,16 @@ def main() -> None:
             report["sequencer_http_batch500_per_s"] = sequencer_http(config.url("sequencer"), key)
 
             ingest, e2e, lat = drive(stack, key, "bench", args.events, args.procs, args.batch)
-            report.update(ingest_events_per_s=ingest, e2e_events_per_s=e2e,
-                          ack_p50_ms_peak=pct(lat, 50), ack_p99_ms_peak=pct(lat, 99))  # fmt: skip
+            report.update(
+                ingest_events_per_s=ingest,
+                e2e_events_per_s=e2e,
+                ack_p50_ms_peak=pct(lat, 50),
+                ack_p99_ms_peak=pct(lat, 99),
+            )
             half_rate = ingest / 2 / args.batch / args.procs
-            _, _, lat_half = drive(stack, key, "bench", args.events // 2, args.procs, args.batch,
-                                   half_rate)  # fmt: skip
+            _, _, lat_half = drive(
+                stack, key, "bench", args.events // 2, args.procs, args.batch, half_rate
+            )
             report.update(ack_p50_ms_half=pct(lat_half, 50), ack_p99_ms_half=pct(lat_half, 99))
             with QueryClient(config.url("query"), key) as q:
                 stats = q.stats()

@@ -30,10 +30,17 @@ ATTRIBUTES = json.dumps(
 def make_event(tenant: str, seq: int) -> AuditEvent:
     """One event of about 600 bytes."""
     ev = AuditEvent(
-        tenant=tenant, seq=seq, idempotency_key=str(uuid.uuid4()), occurred_at=now_us(),
-        received_at=now_us(), event="CreateUser", action="iam:CreateUser", outcome=1,
-        request_id=str(uuid.uuid4()), attributes=ATTRIBUTES,
-    )  # fmt: skip
+        tenant=tenant,
+        seq=seq,
+        idempotency_key=str(uuid.uuid4()),
+        occurred_at=now_us(),
+        received_at=now_us(),
+        event="CreateUser",
+        action="iam:CreateUser",
+        outcome=1,
+        request_id=str(uuid.uuid4()),
+        attributes=ATTRIBUTES,
+    )
     ev.actor.id, ev.actor.type, ev.actor.ip = (
         "arn:aws:iam::123456789012:user/ci",
         "IAMUser",

@@ -34,11 +34,20 @@ def hop(stack: LocalStack, key: str, action: str, clock: str, shift: str) -> dic
     faketime = shutil.which("faketime")
     if faketime is None:
         pytest.fail("faketime is missing: make bootstrap installs it (apt-get install faketime)")
-    env = {**os.environ, "AUDITPIPE_API_KEY": key,
-           "AUDITPIPE_INGEST_URL": stack.config.url("ingest"),
-           "AUDITPIPE_SEQUENCER_URL": stack.config.url("sequencer")}  # fmt: skip
-    out = subprocess.run([faketime, "-f", shift, sys.executable, str(HOP), action, clock],
-                         env=env, capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "AUDITPIPE_API_KEY": key,
+        "AUDITPIPE_INGEST_URL": stack.config.url("ingest"),
+        "AUDITPIPE_SEQUENCER_URL": stack.config.url("sequencer"),
+    }
+    out = subprocess.run(
+        [faketime, "-f", shift, sys.executable, str(HOP), action, clock],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     result: dict[str, object] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

@@ -23,9 +23,12 @@ pytestmark = pytest.mark.stack
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "auditpipe_cli.main", *args],
-        capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
         check=False,
-    )  # fmt: skip
+    )
 
 
 def test_up_replay_query_export_and_offline_export(tmp_path: Path) -> None:
@@ -34,8 +37,10 @@ def test_up_replay_query_export_and_offline_export(tmp_path: Path) -> None:
     stack_args = ["--data-dir", data, "--port-base", str(base), "--redis-port", str(redis_port)]
     with subprocess.Popen(
         [sys.executable, "-m", "auditpipe_cli.main", "up", *stack_args, "--tenant", "acme"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    ) as up:  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as up:
         try:
             run_online(up, data)
         finally:

@@ -18,10 +18,25 @@ from auditpipe_common.schema import AuditEvent, Outcome
 from auditpipe_common.timeutil import TimestampError, check_range
 
 STRING_FIELD_NAMES = (
-    "idempotency_key", "tenant", "event", "action", "request_id", "trace_id", "actor.id",
-    "actor.type", "actor.role", "actor.ip", "actor.user_agent", "resource.type", "resource.id",
-    "resource.name", "source.service", "source.host", "source.sdk_name", "source.sdk_version",
-)  # fmt: skip
+    "idempotency_key",
+    "tenant",
+    "event",
+    "action",
+    "request_id",
+    "trace_id",
+    "actor.id",
+    "actor.type",
+    "actor.role",
+    "actor.ip",
+    "actor.user_agent",
+    "resource.type",
+    "resource.id",
+    "resource.name",
+    "source.service",
+    "source.host",
+    "source.sdk_name",
+    "source.sdk_version",
+)
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
@@ -63,10 +78,25 @@ def container_depth(value: object, limit: int) -> int:
 def _string_fields(ev: AuditEvent) -> tuple[str, ...]:
     a, r, s = ev.actor, ev.resource, ev.source
     return (
-        ev.idempotency_key, ev.tenant, ev.event, ev.action, ev.request_id, ev.trace_id,
-        a.id, a.type, a.role, a.ip, a.user_agent, r.type, r.id, r.name,
-        s.service, s.host, s.sdk_name, s.sdk_version,
-    )  # fmt: skip
+        ev.idempotency_key,
+        ev.tenant,
+        ev.event,
+        ev.action,
+        ev.request_id,
+        ev.trace_id,
+        a.id,
+        a.type,
+        a.role,
+        a.ip,
+        a.user_agent,
+        r.type,
+        r.id,
+        r.name,
+        s.service,
+        s.host,
+        s.sdk_name,
+        s.sdk_version,
+    )
 
 
 def _check_strings(ev: AuditEvent, limits: Limits) -> None:

@@ -142,8 +142,11 @@ class RangeAllocator:
             if run_id == self._run_id:
                 return [int(top) for top in reply[1:]]
             if self._run_id:
-                log.warning("redis incarnation changed; resuming above reservations",
-                            old=self._run_id, new=run_id)  # fmt: skip
+                log.warning(
+                    "redis incarnation changed; resuming above reservations",
+                    old=self._run_id,
+                    new=run_id,
+                )
             self._run_id = run_id
             self._synced.clear()
 

@@ -11,17 +11,31 @@ from auditpipe_common.schema import AuditEvent
 
 # (column, field path in AuditEvent): the one mapping between table and message.
 FIELDS: tuple[tuple[str, str], ...] = (
-    ("tenant", "tenant"), ("seq", "seq"), ("idempotency_key", "idempotency_key"),
-    ("occurred_at", "occurred_at"), ("received_at", "received_at"), ("event", "event"),
-    ("action", "action"), ("outcome", "outcome"), ("actor_id", "actor.id"),
-    ("actor_type", "actor.type"), ("actor_role", "actor.role"), ("actor_ip", "actor.ip"),
-    ("actor_user_agent", "actor.user_agent"), ("resource_type", "resource.type"),
-    ("resource_id", "resource.id"), ("resource_name", "resource.name"),
-    ("source_service", "source.service"), ("source_host", "source.host"),
-    ("source_sdk_name", "source.sdk_name"), ("source_sdk_version", "source.sdk_version"),
-    ("request_id", "request_id"), ("trace_id", "trace_id"), ("attributes", "attributes"),
+    ("tenant", "tenant"),
+    ("seq", "seq"),
+    ("idempotency_key", "idempotency_key"),
+    ("occurred_at", "occurred_at"),
+    ("received_at", "received_at"),
+    ("event", "event"),
+    ("action", "action"),
+    ("outcome", "outcome"),
+    ("actor_id", "actor.id"),
+    ("actor_type", "actor.type"),
+    ("actor_role", "actor.role"),
+    ("actor_ip", "actor.ip"),
+    ("actor_user_agent", "actor.user_agent"),
+    ("resource_type", "resource.type"),
+    ("resource_id", "resource.id"),
+    ("resource_name", "resource.name"),
+    ("source_service", "source.service"),
+    ("source_host", "source.host"),
+    ("source_sdk_name", "source.sdk_name"),
+    ("source_sdk_version", "source.sdk_version"),
+    ("request_id", "request_id"),
+    ("trace_id", "trace_id"),
+    ("attributes", "attributes"),
     ("clock_skewed", "clock_skewed"),
-)  # fmt: skip
+)
 PATHS = tuple(path for _, path in FIELDS)
 COLUMNS: tuple[str, ...] = (*(column for column, _ in FIELDS), "retention_days")
 _OUTCOME = PATHS.index("outcome")

@@ -103,4 +103,3 @@ def _validate(size: object, hashes: list[bytes]) -> None:
         raise FormatError(f"a tree of size {size} has {size.bit_count()} subtree roots")
     if any(len(h) != HASH_SIZE for h in hashes):
         raise FormatError(f"every subtree root is {HASH_SIZE} bytes")
-

@@ -44,14 +44,31 @@ EVENT_TAG = "auditpipe/event/v1"
 
 # (dotted field name, kind) after the tag; "index" is only in leaves.
 FIELDS: tuple[tuple[str, str], ...] = (
-    ("tenant", "str"), ("index", "u64"), ("seq", "u64"), ("idempotency_key", "str"),
-    ("occurred_at", "i64"), ("received_at", "i64"), ("event", "str"), ("action", "str"),
-    ("outcome", "i32"), ("actor.id", "str"), ("actor.type", "str"), ("actor.role", "str"),
-    ("actor.ip", "str"), ("actor.user_agent", "str"), ("resource.type", "str"),
-    ("resource.id", "str"), ("resource.name", "str"), ("source.service", "str"),
-    ("source.host", "str"), ("source.sdk_name", "str"), ("source.sdk_version", "str"),
-    ("request_id", "str"), ("trace_id", "str"), ("attributes", "str"),
-)  # fmt: skip
+    ("tenant", "str"),
+    ("index", "u64"),
+    ("seq", "u64"),
+    ("idempotency_key", "str"),
+    ("occurred_at", "i64"),
+    ("received_at", "i64"),
+    ("event", "str"),
+    ("action", "str"),
+    ("outcome", "i32"),
+    ("actor.id", "str"),
+    ("actor.type", "str"),
+    ("actor.role", "str"),
+    ("actor.ip", "str"),
+    ("actor.user_agent", "str"),
+    ("resource.type", "str"),
+    ("resource.id", "str"),
+    ("resource.name", "str"),
+    ("source.service", "str"),
+    ("source.host", "str"),
+    ("source.sdk_name", "str"),
+    ("source.sdk_version", "str"),
+    ("request_id", "str"),
+    ("trace_id", "str"),
+    ("attributes", "str"),
+)
 _INT_FORMATS = {"u64": ">Q", "i64": ">q", "i32": ">i"}
 _U32 = struct.Struct(">I")
 
@@ -68,6 +85,8 @@ def _get(ev: AuditEvent, name: str) -> Any:
 
 
 def _put(ev: AuditEvent, name: str, value: Any) -> None:
+    if not value:
+        return  # defaults stay unset, so an absent actor/resource/source stays absent
     *path, last = name.split(".")
     obj: Any = ev
     for part in path:
@@ -197,7 +216,9 @@ def _check_shape(obj: Any, template: dict[str, Any], prefix: str) -> None:
     if not isinstance(obj, dict):
         raise FormatError(f"leaf JSON {prefix or 'value'} must be an object")
     for key in sorted(set(obj) ^ set(template)):
-        raise FormatError(f"leaf JSON {'lacks' if key in template else 'has unknown'} {prefix}{key}")
+        raise FormatError(
+            f"leaf JSON {'lacks' if key in template else 'has unknown'} {prefix}{key}"
+        )
     for key, sub in template.items():
         if isinstance(sub, dict):
             _check_shape(obj[key], sub, f"{key}.")

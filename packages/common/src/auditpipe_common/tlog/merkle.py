@@ -100,7 +100,9 @@ def verify_inclusion(
     """Check that ``leaf_hash`` is leaf ``index`` of the tree of ``size`` with ``root``."""
     computed = root_from_inclusion_proof(leaf_hash, index, size, proof)
     if not _same(computed, root):
-        raise ProofError(f"inclusion proof for leaf {index} does not lead to the root of size {size}")
+        raise ProofError(
+            f"inclusion proof for leaf {index} does not lead to the root of size {size}"
+        )
 
 
 def verify_consistency(
