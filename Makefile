@@ -5,6 +5,8 @@ UV ?= uv
 DATASETS ?= $(abspath ../shared/datasets)
 PYTEST_ARGS ?=
 export NO_PROXY := 127.0.0.1,localhost
+# pip --user puts uv in ~/.local/bin, which a fresh shell may not have on PATH.
+export PATH := $(HOME)/.local/bin:$(PATH)
 export UV_CACHE_DIR ?= $(HOME)/.cache/auditpipe/uv
 
 .PHONY: help

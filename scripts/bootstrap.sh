@@ -12,6 +12,7 @@ if ((${#need_apt[@]})); then
   # The Debian package starts a system redis on 6379; auditpipe runs its own, so stop that one.
   $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
 fi
+export PATH="$HOME/.local/bin:$PATH"
 if ! command -v uv >/dev/null; then
   echo "bootstrap: installing uv with pip" >&2
   python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
