@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+from typing import Any
 
 from auditpipe_common.tlog.errors import FormatError
 
@@ -33,3 +35,8 @@ def decimal(text: str, what: str, limit: int = 2**64 - 1) -> int:
     if value > limit:
         raise FormatError(f"{what} {value} is out of range")
     return value
+
+
+def dumps(obj: dict[str, Any]) -> str:
+    """The JSON file form: two-space indentation, keys in insertion order, UTF-8, final newline."""
+    return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"

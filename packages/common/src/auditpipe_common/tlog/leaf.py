@@ -2,7 +2,8 @@
 
 A leaf of a tenant's log is the concatenation of these fields, in this order
 (``str`` = big-endian u32 byte length, then the UTF-8 bytes; ``u64``/``i64``/
-``i32`` = fixed-width big-endian, two's complement for the signed ones)::
+``i32`` = fixed-width big-endian, two's complement for the signed ones;
+``bool`` = one byte, 0x00 or 0x01)::
 
     str  domain tag "auditpipe/leaf/v1"
     str  tenant
@@ -20,18 +21,18 @@ A leaf of a tenant's log is the concatenation of these fields, in this order
     str  request_id
     str  trace_id
     str  attributes       (the stored JSON text, byte for byte)
+    bool clock_skewed
 
 An absent actor/resource/source encodes like one with empty strings. The
 *event encoding* (for receipts, before a log position exists) is the same
-without ``index`` and with the tag ``"auditpipe/event/v1"``. The leaf hash
-is the RFC 6962 leaf hash of the leaf bytes; the event hash is the plain
-SHA-256 of the event bytes. Protobuf serialisation is never the canonical
-form: it is not unique.
+without ``index`` and with the tag ``"auditpipe/event/v1"``. The leaf hash is
+the RFC 6962 leaf hash of the leaf bytes; the event hash is the RFC 6962 leaf
+hash of the event bytes. Protobuf serialisation is never the canonical form:
+it is not unique.
 """
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import Any
 
@@ -44,85 +45,60 @@ EVENT_TAG = "auditpipe/event/v1"
 
 # (dotted field name, kind) after the tag; "index" is only in leaves.
 FIELDS: tuple[tuple[str, str], ...] = (
-    ("tenant", "str"),
-    ("index", "u64"),
-    ("seq", "u64"),
-    ("idempotency_key", "str"),
-    ("occurred_at", "i64"),
-    ("received_at", "i64"),
-    ("event", "str"),
-    ("action", "str"),
-    ("outcome", "i32"),
-    ("actor.id", "str"),
-    ("actor.type", "str"),
-    ("actor.role", "str"),
-    ("actor.ip", "str"),
-    ("actor.user_agent", "str"),
-    ("resource.type", "str"),
-    ("resource.id", "str"),
-    ("resource.name", "str"),
-    ("source.service", "str"),
-    ("source.host", "str"),
-    ("source.sdk_name", "str"),
-    ("source.sdk_version", "str"),
-    ("request_id", "str"),
-    ("trace_id", "str"),
-    ("attributes", "str"),
-)
-_INT_FORMATS = {"u64": ">Q", "i64": ">q", "i32": ">i"}
-_U32 = struct.Struct(">I")
+    ("tenant", "str"), ("index", "u64"), ("seq", "u64"), ("idempotency_key", "str"),
+    ("occurred_at", "i64"), ("received_at", "i64"), ("event", "str"), ("action", "str"),
+    ("outcome", "i32"), ("actor.id", "str"), ("actor.type", "str"), ("actor.role", "str"),
+    ("actor.ip", "str"), ("actor.user_agent", "str"), ("resource.type", "str"),
+    ("resource.id", "str"), ("resource.name", "str"), ("source.service", "str"),
+    ("source.host", "str"), ("source.sdk_name", "str"), ("source.sdk_version", "str"),
+    ("request_id", "str"), ("trace_id", "str"), ("attributes", "str"), ("clock_skewed", "bool"),
+)  # fmt: skip
+INT_FORMATS = {"u64": ">Q", "i64": ">q", "i32": ">i", "bool": ">?"}
 
 
-def _fields(with_index: bool) -> tuple[tuple[str, str], ...]:
-    return FIELDS if with_index else tuple(f for f in FIELDS if f[0] != "index")
+def _prefixed(tag: str) -> bytes:
+    data = tag.encode()
+    return len(data).to_bytes(4, "big") + data
 
 
-def _get(ev: AuditEvent, name: str) -> Any:
-    obj: Any = ev
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    return int(obj) if name == "outcome" else obj
+_LEAF_PREFIX, _EVENT_PREFIX = _prefixed(LEAF_TAG), _prefixed(EVENT_TAG)
+_TWO_U64, _TWO_I64 = struct.Struct(">QQ"), struct.Struct(">qq")
+_I32, _BOOL = struct.Struct(">i"), struct.Struct(">?")
 
 
-def _put(ev: AuditEvent, name: str, value: Any) -> None:
-    if not value:
-        return  # defaults stay unset, so an absent actor/resource/source stays absent
-    *path, last = name.split(".")
-    obj: Any = ev
-    for part in path:
-        obj = getattr(obj, part)
-    setattr(obj, last, value)
+def _s(value: str) -> bytes:
+    data = value.encode("utf-8")
+    return len(data).to_bytes(4, "big") + data
 
 
-def _encode(values: list[tuple[str, str, Any]]) -> bytes:
-    out = bytearray()
-    for name, kind, value in values:
-        if kind == "str":
-            try:
-                data = value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise FormatError(f"{name} is not valid Unicode text") from None
-            out += _U32.pack(len(data)) + data
-        else:
-            try:
-                out += struct.pack(_INT_FORMATS[kind], value)
-            except struct.error:
-                raise FormatError(f"{name} = {value!r} does not fit {kind}") from None
-    return bytes(out)
+def _encode(ev: AuditEvent, prefix: bytes, index: int | None) -> bytes:
+    """The encoding, written out field by field (the hot path of the log writer)."""
+    a, r, s = ev.actor, ev.resource, ev.source
+    head = _TWO_U64.pack(index, ev.seq) if index is not None else ev.seq.to_bytes(8, "big")
+    return b"".join((
+        prefix, _s(ev.tenant), head, _s(ev.idempotency_key),
+        _TWO_I64.pack(ev.occurred_at, ev.received_at), _s(ev.event), _s(ev.action),
+        _I32.pack(ev.outcome), _s(a.id), _s(a.type), _s(a.role), _s(a.ip), _s(a.user_agent),
+        _s(r.type), _s(r.id), _s(r.name), _s(s.service), _s(s.host), _s(s.sdk_name),
+        _s(s.sdk_version), _s(ev.request_id), _s(ev.trace_id), _s(ev.attributes),
+        _BOOL.pack(ev.clock_skewed),
+    ))  # fmt: skip
 
 
-def _encode_event(ev: AuditEvent, tag: str, index: int | None) -> bytes:
-    values: list[tuple[str, str, Any]] = [("tag", "str", tag)]
-    for name, kind in _fields(index is not None):
-        values.append((name, kind, index if name == "index" else _get(ev, name)))
-    return _encode(values)
+def _safe_encode(ev: AuditEvent, prefix: bytes, index: int | None) -> bytes:
+    try:
+        return _encode(ev, prefix, index)
+    except UnicodeEncodeError:
+        raise FormatError("a text field is not valid Unicode") from None
+    except (struct.error, OverflowError):
+        raise FormatError(f"index {index!r} does not fit an unsigned 64-bit integer") from None
 
 
 def leaf_bytes(ev: AuditEvent, index: int) -> bytes:
     """The canonical leaf encoding of ``ev`` stored at position ``index`` of its log."""
     if isinstance(index, bool) or not isinstance(index, int):
         raise FormatError(f"index must be an integer, got {index!r}")
-    return _encode_event(ev, LEAF_TAG, index)
+    return _safe_encode(ev, _LEAF_PREFIX, index)
 
 
 def leaf_hash(ev: AuditEvent, index: int) -> bytes:
@@ -132,12 +108,31 @@ def leaf_hash(ev: AuditEvent, index: int) -> bytes:
 
 def event_bytes(ev: AuditEvent) -> bytes:
     """The canonical encoding of ``ev`` before it has a log position (for receipts)."""
-    return _encode_event(ev, EVENT_TAG, None)
+    return _safe_encode(ev, _EVENT_PREFIX, None)
 
 
 def event_hash(ev: AuditEvent) -> bytes:
-    """``SHA-256(event_bytes(ev))``: what a receipt signs."""
-    return hashlib.sha256(event_bytes(ev)).digest()
+    """``SHA-256(0x00 || event_bytes(ev))``: the leaf of ``ev`` in its ingest receipt."""
+    return hash_leaf(event_bytes(ev))
+
+
+def get_field(ev: AuditEvent, name: str) -> Any:
+    """The value of a dotted field (``outcome`` as a plain int)."""
+    obj: Any = ev
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return int(obj) if name == "outcome" else obj
+
+
+def set_field(ev: AuditEvent, name: str, value: Any) -> None:
+    """Set a dotted field; defaults stay unset, so an absent group stays absent."""
+    if not value:
+        return
+    *path, last = name.split(".")
+    obj: Any = ev
+    for part in path:
+        obj = getattr(obj, part)
+    setattr(obj, last, value)
 
 
 class _Reader:
@@ -152,10 +147,15 @@ class _Reader:
         return chunk
 
     def field(self, name: str, kind: str) -> Any:
+        if kind == "bool":
+            byte = self.take(1, name)[0]
+            if byte > 1:
+                raise FormatError(f"{name} must be 0x00 or 0x01, got {byte:#04x}")
+            return bool(byte)
         if kind != "str":
-            fmt = _INT_FORMATS[kind]
+            fmt = INT_FORMATS[kind]
             return struct.unpack(fmt, self.take(struct.calcsize(fmt), name))[0]
-        (length,) = _U32.unpack(self.take(4, name))
+        length = int.from_bytes(self.take(4, name), "big")
         try:
             return self.take(length, name).decode("utf-8")
         except UnicodeDecodeError:
@@ -178,60 +178,9 @@ def decode_leaf(data: bytes) -> tuple[AuditEvent, int]:
         if name == "index":
             index = value
         else:
-            _put(ev, name, value)
+            set_field(ev, name, value)
     if reader.pos != len(data):
         raise FormatError(f"{len(data) - reader.pos} bytes after the last leaf field")
     if leaf_bytes(ev, index) != data:
         raise FormatError("leaf bytes do not round-trip")
     return ev, index
-
-
-def leaf_json(ev: AuditEvent, index: int) -> dict[str, Any]:
-    """The *leaf JSON* form: every leaf field, lossless (times in microseconds,
-    ``outcome`` as its number, ``attributes`` as the exact stored text)."""
-    out: dict[str, Any] = {}
-    for name, _kind in FIELDS:
-        value = index if name == "index" else _get(ev, name)
-        group, _, sub = name.rpartition(".")
-        (out.setdefault(group, {}) if group else out)[sub] = value
-    return out
-
-
-def leaf_from_json(obj: Any) -> tuple[AuditEvent, int]:
-    """Parse the leaf JSON form (every field required, nothing else allowed)."""
-    _check_shape(obj, leaf_json(AuditEvent(), 0), "")
-    ev, index = AuditEvent(), 0
-    for name, kind in FIELDS:
-        group, _, sub = name.rpartition(".")
-        value = (obj[group] if group else obj)[sub]
-        _check_value(name, kind, value)
-        if name == "index":
-            index = value
-        else:
-            _put(ev, name, value)
-    return ev, index
-
-
-def _check_shape(obj: Any, template: dict[str, Any], prefix: str) -> None:
-    if not isinstance(obj, dict):
-        raise FormatError(f"leaf JSON {prefix or 'value'} must be an object")
-    for key in sorted(set(obj) ^ set(template)):
-        raise FormatError(
-            f"leaf JSON {'lacks' if key in template else 'has unknown'} {prefix}{key}"
-        )
-    for key, sub in template.items():
-        if isinstance(sub, dict):
-            _check_shape(obj[key], sub, f"{key}.")
-
-
-def _check_value(name: str, kind: str, value: Any) -> None:
-    if kind == "str":
-        if not isinstance(value, str):
-            raise FormatError(f"leaf JSON field {name} must be a string")
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FormatError(f"leaf JSON field {name} must be an integer")
-    try:
-        struct.pack(_INT_FORMATS[kind], value)
-    except struct.error:
-        raise FormatError(f"leaf JSON field {name} = {value} does not fit {kind}") from None

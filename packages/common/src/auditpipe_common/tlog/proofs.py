@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from auditpipe_common.tlog.compact import CompactRange
 from auditpipe_common.tlog.errors import FormatError
-from auditpipe_common.tlog.merkle import MAX_SIZE, split_point
+from auditpipe_common.tlog.merkle import EMPTY_ROOT, HASH_SIZE, MAX_SIZE, hash_children, split_point
 
 LeafSource = Sequence[bytes] | Callable[[int, int], Sequence[bytes]]
 DEFAULT_CHUNK = 65536
@@ -86,3 +86,41 @@ def consistency_proof(
     if not complete:
         ranges.append((lo, hi))
     return [range_root(source, a, b, chunk=chunk) for a, b in reversed(ranges)]
+
+
+class MemoryTree:
+    """A whole small tree in memory (one ingest batch): the root and every proof.
+
+    Builds the levels bottom-up, pairing nodes and carrying an unpaired last
+    node up unchanged, which gives exactly the RFC 6962 tree. Costs n - 1
+    node hashes once; each inclusion proof is then O(log n) lookups.
+    """
+
+    def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
+        if any(len(h) != HASH_SIZE for h in leaf_hashes):
+            raise FormatError(f"every leaf hash is {HASH_SIZE} bytes")
+        self.levels = [list(leaf_hashes)]
+        while len(self.levels[-1]) > 1:
+            below = self.levels[-1]
+            above = [hash_children(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            self.levels.append(above + below[-1:] if len(below) % 2 else above)
+
+    @property
+    def size(self) -> int:
+        """The number of leaves."""
+        return len(self.levels[0])
+
+    def root(self) -> bytes:
+        """The Merkle tree hash of the leaves."""
+        return self.levels[-1][0] if self.size else EMPTY_ROOT
+
+    def inclusion_proof(self, index: int) -> list[bytes]:
+        """The RFC 9162 inclusion proof of leaf ``index``."""
+        if not 0 <= index < self.size:
+            raise FormatError(f"leaf index {index} is not in a tree of size {self.size}")
+        proof = []
+        for level in self.levels[:-1]:
+            if index ^ 1 < len(level):
+                proof.append(level[index ^ 1])
+            index >>= 1
+        return proof

@@ -1,0 +1,79 @@
+"""Ed25519 signing keys for checkpoints and receipts: files, generation, verifier keys.
+
+A private key file (or the file a Kubernetes Secret is mounted as) holds
+either
+
+* a PEM ``PRIVATE KEY`` block (PKCS #8, unencrypted) — what :func:`generate_key_file`
+  and ``openssl genpkey -algorithm ed25519`` write; or
+* the 32-byte Ed25519 seed (RFC 8032 private key) in standard base64, alone
+  on one line.
+
+The key carries no name: the name is given when a :class:`Signer` is made,
+and the same key may sign under several names (one per tenant origin).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+from auditpipe_common.tlog.codec import decode_b64
+from auditpipe_common.tlog.errors import FormatError
+from auditpipe_common.tlog.note import Signer, Verifier, raw_public_key
+
+
+def parse_private_key(data: bytes) -> Ed25519PrivateKey:
+    """An Ed25519 private key from PEM PKCS #8 or a base64 32-byte seed."""
+    text = data.strip()
+    if text.startswith(b"-----BEGIN"):
+        try:
+            key = load_pem_private_key(text, password=None)
+        except (ValueError, TypeError) as exc:
+            raise FormatError(f"unreadable PEM private key: {exc}") from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise FormatError("the PEM private key is not an Ed25519 key")
+        return key
+    try:
+        seed = decode_b64(text.decode("ascii"), "private key seed")
+    except UnicodeDecodeError:
+        raise FormatError("a private key file is PEM or a base64 seed") from None
+    if len(seed) != 32:
+        raise FormatError(f"an Ed25519 seed is 32 bytes, got {len(seed)}")
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Read a private key file (PEM PKCS #8 or base64 seed)."""
+    return parse_private_key(Path(path).read_bytes())
+
+
+def private_key_pem(key: Ed25519PrivateKey) -> bytes:
+    """The unencrypted PEM PKCS #8 encoding of ``key``."""
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
+def generate_key_file(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Create a new key and write it as PEM to ``path`` (mode 0600, never overwrites)."""
+    key = Ed25519PrivateKey.generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(private_key_pem(key))
+    return key
+
+
+def load_signer(path: str | os.PathLike[str], name: str) -> Signer:
+    """A signer for key name ``name`` from the private key file at ``path``."""
+    return Signer(name, load_private_key(path))
+
+
+def verifier_key(key: Ed25519PrivateKey, name: str) -> str:
+    """The verifier key string (``<name>+<key ID>+<base64>``) of ``key`` under ``name``."""
+    return Verifier(name, raw_public_key(key.public_key())).encode()
