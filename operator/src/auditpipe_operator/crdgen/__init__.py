@@ -1,0 +1,1 @@
+"""Generate the ``AuditPipeline`` CRD from the API models (``python -m ...crdgen``)."""
