@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from auditpipe_common.errors import PermanentError
 from auditpipe_common.eventjson import event_to_json
 from auditpipe_common.schema import AuditEvent
 from auditpipe_common.store import EventColumns, EventFilter, Store
@@ -104,3 +105,11 @@ def test_scan_pages_through_everything_in_seq_order(store: Store) -> None:
     events = make_events("acme", 25)
     insert(store, list(reversed(events)))
     assert [e.seq for e in store.scan(EventFilter(tenant="acme"), page=7)] == list(range(1, 26))
+
+
+def test_the_store_rejects_rows_no_valid_ingest_produces(store: Store) -> None:
+    bad = make_events("acme", 1)
+    bad[0].seq = 0
+    with pytest.raises(PermanentError, match="seq_positive"):
+        insert(store, bad)
+    assert store.stats(EventFilter(tenant="acme"))["count"] == 0

@@ -9,10 +9,12 @@ from typing import Annotated
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from redis.exceptions import RedisError
 
 from auditpipe_common.apikeys import ApiKeys
 
 _bearer = HTTPBearer(auto_error=False)
+RETRY_LATER = {"Retry-After": "1"}
 
 
 async def tenant_of(
@@ -27,7 +29,12 @@ async def tenant_of(
             headers={"WWW-Authenticate": "Bearer"},
         )
     keys: ApiKeys = request.app.state.api_keys
-    info = await keys.lookup(credentials.credentials)
+    try:
+        info = await keys.lookup(credentials.credentials)
+    except RedisError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "key store unavailable", headers=RETRY_LATER
+        ) from None
     if info is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"}

@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 
 from auditpipe_common.apikeys import ApiKeys
-from auditpipe_common.http import Tenant, health_router
+from auditpipe_common.http import RETRY_LATER, Tenant, health_router
 from auditpipe_common.redisconn import connect
 from auditpipe_sequencer.allocator import RangeAllocator
 from auditpipe_sequencer.reservations import FileReservations
@@ -65,7 +66,10 @@ def create_app(settings: SequencerSettings) -> FastAPI:
         if body.count > settings.max_range:
             raise HTTPException(413, f"count {body.count} exceeds the limit {settings.max_range}")
         allocator: RangeAllocator = request.app.state.allocator
-        first, last = await allocator.allocate(tenant, body.count, body.after)
+        try:
+            first, last = await allocator.allocate(tenant, body.count, body.after)
+        except RedisError:
+            raise HTTPException(503, "counter store unavailable", headers=RETRY_LATER) from None
         return RangeResponse(tenant=tenant, first=first, last=last)
 
     return app

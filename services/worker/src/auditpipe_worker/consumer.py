@@ -22,15 +22,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from auditpipe_common.logging import get_logger
 from auditpipe_common.store import Store
 from auditpipe_common.streams import GROUP, ensure_group, stream_key
 from auditpipe_worker.batch import Entry, decode_entry, unique_by_tenant
 from auditpipe_worker.deadletter import DeadLetters
+from auditpipe_worker.faults import UnavailableStore
 from auditpipe_worker.leases import ShardLeases
 from auditpipe_worker.settings import WorkerSettings
-from auditpipe_worker.sink import OwnershipLost, Sink, SinkResult
+from auditpipe_worker.sink import EventStore, OwnershipLost, Sink, SinkResult
 
 log = get_logger(__name__)
 
@@ -49,8 +51,11 @@ class Worker:
             settings.lease_ms,
         )
         self.deadletters = DeadLetters(redis, settings.key_prefix)
+        sink_store: EventStore = store
+        if settings.fault_store_unavailable_s:
+            sink_store = UnavailableStore(store, settings.fault_store_unavailable_s)
         self._sink = Sink(
-            store, settings.retention_for, self.deadletters, settings.retry_max_ms / 1000
+            sink_store, settings.retention_for, self.deadletters, settings.retry_max_ms / 1000
         )
         self._pending_first: set[int] = set()
         self._stopping = asyncio.Event()
@@ -68,15 +73,24 @@ class Worker:
         log.info("worker started", consumer=self._s.consumer, shards=self._s.stream_shards)
         try:
             while not self._stopping.is_set():
-                await self._refresh()
-                entries = await self._gather()
-                if entries:
-                    await self._process(entries)
-                elif not self._leases.owned:
-                    await self._sleep(self._s.lease_ms / 4000)
+                try:
+                    await self._step()
+                except RedisError as exc:  # Redis restarting or failing over: wait, go on
+                    log.warning("redis unavailable", error=str(exc))
+                    self._last_refresh = 0.0
+                    await self._sleep(0.5)
         finally:
-            await self._leases.release_all()
+            with contextlib.suppress(RedisError):
+                await self._leases.release_all()
             log.info("worker stopped", stored=self.totals.stored, dead=self.totals.dead)
+
+    async def _step(self) -> None:
+        await self._refresh()
+        entries = await self._gather()
+        if entries:
+            await self._process(entries)
+        elif not self._leases.owned:
+            await self._sleep(self._s.lease_ms / 4000)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -89,6 +103,20 @@ class Worker:
         self._last_refresh = now
         for shard in await self._leases.refresh():
             await self._claim(shard)
+        await self._find_orphans()
+
+    async def _find_orphans(self) -> None:
+        """Re-read own pending entries left behind (an ack that failed, a Redis restart).
+
+        Called between batches, when this worker holds no entry in flight, so every
+        entry still pending for it is one it will otherwise never see again.
+        """
+        for shard in self._leases.owned - self._pending_first:
+            summary = await self._redis.xpending(stream_key(self._s.key_prefix, shard), GROUP)
+            mine = [c for c in summary.get("consumers") or [] if _name(c) == self._s.consumer]
+            if mine and int(mine[0]["pending"]):
+                log.info("re-reading own pending entries", shard=shard)
+                self._pending_first.add(shard)
 
     async def _claim(self, shard: int) -> None:
         """Take over every pending entry of a newly leased shard."""
@@ -194,3 +222,8 @@ class Worker:
                 pipe.xack(stream, GROUP, *ids)
                 pipe.xdel(stream, *ids)
             await pipe.execute()
+
+
+def _name(consumer: dict[str, Any]) -> str:
+    name = consumer["name"]
+    return name.decode() if isinstance(name, bytes) else str(name)

@@ -28,6 +28,12 @@ class WorkerSettings(BaseServiceSettings, StoreSettings):
         description="Fault injection for tests only: SIGKILL this process after an insert, "
         "before the acknowledgement. Never set it in production.",
     )
+    fault_store_unavailable_s: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fault injection for tests only: the store fails as unavailable for this "
+        "many seconds after start. Never set it in production.",
+    )
     tenant_retention_days: dict[str, int] = Field(
         default_factory=dict, description='Per-tenant retention, JSON: {"tenant": days}.'
     )

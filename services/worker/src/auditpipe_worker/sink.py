@@ -14,20 +14,32 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from auditpipe_common.errors import PermanentError, TransientError
 from auditpipe_common.logging import get_logger
 from auditpipe_common.schema import AuditEvent
-from auditpipe_common.store import EventColumns, Store
+from auditpipe_common.store import EventColumns
 from auditpipe_worker.deadletter import DeadLetters
 
 log = get_logger(__name__)
 
 KEY_CHECK_CHUNK = 5000
 T = TypeVar("T")
+
+
+class EventStore(Protocol):
+    """What the sink needs of the store (:class:`Store`, or a fault-injecting stand-in)."""
+
+    def existing_keys(self, tenant: str, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` are already stored for ``tenant``."""
+        ...
+
+    def insert(self, rows: EventColumns) -> None:
+        """Insert one block of rows."""
+        ...
 
 
 class OwnershipLost(Exception):
@@ -48,7 +60,7 @@ class Sink:
 
     def __init__(
         self,
-        store: Store,
+        store: EventStore,
         retention_for: Callable[[str], int],
         deadletters: DeadLetters,
         retry_max_s: float,

@@ -7,6 +7,8 @@ after it was received; the worker writes ``retention_days`` per row from the
 tenant's policy. The ``by_key`` projection orders ``(tenant,
 idempotency_key)`` so the worker's duplicate check reads only the keys it
 asks for, and it is written atomically with the rows themselves.
+The constraints reject rows that no valid ingest would produce (a last line of
+defence; the worker dead-letters such rows one by one).
 ``non_replicated_deduplication_window`` enables ``insert_deduplication_token``
 (the default of 0 would silently disable it).
 """
@@ -29,6 +31,8 @@ def migrations(database: str) -> list[str]:
     return [
         f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS clock_skewed Bool DEFAULT false "
         "AFTER retention_days",
+        f"ALTER TABLE {table} ADD CONSTRAINT IF NOT EXISTS seq_positive CHECK seq > 0",
+        f"ALTER TABLE {table} ADD CONSTRAINT IF NOT EXISTS key_present CHECK idempotency_key != ''",
     ]
 
 
@@ -62,6 +66,8 @@ CREATE TABLE IF NOT EXISTS {database}.{EVENTS_TABLE}
     attributes String CODEC(ZSTD(3)),
     retention_days UInt16,
     clock_skewed Bool DEFAULT false,
+    CONSTRAINT seq_positive CHECK seq > 0,
+    CONSTRAINT key_present CHECK idempotency_key != '',
     PROJECTION by_key (SELECT tenant, idempotency_key, seq ORDER BY (tenant, idempotency_key))
 )
 ENGINE = MergeTree

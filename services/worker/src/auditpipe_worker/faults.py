@@ -1,0 +1,37 @@
+"""Fault injection for the fault-matrix tests. Never enabled in production.
+
+These hooks reproduce failures that cannot be caused from outside on this
+machine: the embedded store lives inside the worker's own process, so it
+cannot be taken down or made read-only independently of it. Each is switched
+on by a clearly named ``AUDITPIPE_FAULT_*`` setting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from auditpipe_common.errors import TransientError
+from auditpipe_common.store import EventColumns, Store
+
+
+class UnavailableStore:
+    """A store whose writes and reads fail as 'unavailable' until ``until`` (monotonic)."""
+
+    def __init__(self, store: Store, seconds: float) -> None:
+        self._store = store
+        self._until = time.monotonic() + seconds
+
+    def _check(self) -> None:
+        if time.monotonic() < self._until:
+            raise TransientError("injected fault: store unavailable")
+
+    def existing_keys(self, tenant: str, keys: Sequence[str]) -> set[str]:
+        """As :meth:`Store.existing_keys`, failing while the fault lasts."""
+        self._check()
+        return self._store.existing_keys(tenant, keys)
+
+    def insert(self, rows: EventColumns) -> None:
+        """As :meth:`Store.insert`, failing while the fault lasts."""
+        self._check()
+        self._store.insert(rows)

@@ -1,0 +1,166 @@
+"""The fault matrix: steady SDK load, one real fault per scenario, then an audit of the store.
+
+Every scenario checks, from the store: every event the SDK saw acknowledged
+is stored exactly once, no ``seq`` repeats within a tenant, each client's
+events are stored in ``log()`` order, and an event that was never
+acknowledged is missing only if the SDK reported it as failed. The results
+are written to docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import redis
+
+from auditpipe_cli.stack import LocalStack
+from auditpipe_common.schema import EventBatch
+from auditpipe_common.streams import BATCH_FIELD, shard_for, stream_key
+from tests.faults.harness import Audit, Load, audit, make_stack, restore_dir
+
+pytestmark = [pytest.mark.faults, pytest.mark.stack]
+
+Fault = Callable[[LocalStack, Path], float | None]
+"""Injects one fault; returns the rollback instant if it restores older Redis files."""
+
+
+def restart(stack: LocalStack, name: str, sig: int = signal.SIGKILL) -> None:
+    stack.kill(name, sig)
+    time.sleep(0.5)
+    stack.start_service(name)
+
+
+def kill_ingest(stack: LocalStack, _: Path) -> None:
+    restart(stack, "ingest")
+
+
+def kill_sequencer(stack: LocalStack, _: Path) -> None:
+    restart(stack, "sequencer")
+
+
+def kill_worker(stack: LocalStack, _: Path) -> None:
+    restart(stack, "node")
+
+
+def kill_worker_between_insert_and_ack(stack: LocalStack, _: Path) -> None:
+    stack.kill("node", signal.SIGTERM)
+    stack.start_service("node", env={"AUDITPIPE_FAULT_KILL_AFTER_INSERT": "true"})
+    deadline = time.monotonic() + 60
+    while stack.procs["node"].poll() is None:
+        assert time.monotonic() < deadline, "the worker never reached its insert"
+        time.sleep(0.05)
+    assert stack.procs["node"].returncode == -signal.SIGKILL
+    stack.start_service("node")
+
+
+def restart_redis(stack: LocalStack, _: Path) -> None:
+    stack.kill("redis")
+    stack.start_redis()
+
+
+def redis_from_older_aof(stack: LocalStack, tmp: Path) -> float:
+    """Copy Redis' files, let writes continue, kill -9, restart from the copy.
+
+    This is a rollback of one second: a disk restored from a snapshot, or a
+    failover to a replica that lagged by a second. Nothing acknowledged before
+    the copy may be lost; what was acknowledged after it can be (see
+    docs/reliability.md).
+    """
+    redis_dir = stack.data_dir / "redis"
+    copied_at = time.monotonic()
+    shutil.copytree(redis_dir, tmp / "older")
+    time.sleep(1.0)
+    stack.kill("redis")
+    restore_dir(tmp / "older", redis_dir)
+    stack.start_redis()
+    return copied_at
+
+
+def store_unavailable(stack: LocalStack, _: Path) -> None:
+    stack.kill("node", signal.SIGTERM)
+    stack.start_service("node", env={"AUDITPIPE_FAULT_STORE_UNAVAILABLE_S": "6"})
+
+
+def redis_full(stack: LocalStack, _: Path) -> None:
+    """Freeze the worker and cap Redis memory: ingest must refuse (503), clients wait."""
+    client = redis.Redis.from_url(stack.config.redis_url)
+    try:
+        stack.procs["node"].send_signal(signal.SIGSTOP)
+        used = int(client.info("memory")["used_memory"])
+        client.config_set("maxmemory", used + 512 * 1024)
+        time.sleep(4)
+        stack.procs["node"].send_signal(signal.SIGCONT)
+        time.sleep(2)
+        client.config_set("maxmemory", "1gb")
+    finally:
+        stack.procs["node"].send_signal(signal.SIGCONT)
+        client.close()
+
+
+def redis_stalls(stack: LocalStack, _: Path) -> None:
+    """Redis stops answering writes for 3 s (CLIENT PAUSE): a slow Redis."""
+    client = redis.Redis.from_url(stack.config.redis_url)
+    client.client_pause(3000, all=False)
+    client.close()
+    time.sleep(3.5)
+
+
+SCENARIOS: dict[str, tuple[Fault, str]] = {
+    "SIGKILL ingest": (kill_ingest, "everysec"),
+    "SIGKILL sequencer": (kill_sequencer, "everysec"),
+    "SIGKILL worker (any time)": (kill_worker, "everysec"),
+    "SIGKILL worker between insert and ack": (kill_worker_between_insert_and_ack, "everysec"),
+    "restart Redis (appendfsync everysec)": (restart_redis, "everysec"),
+    "restart Redis (appendfsync always)": (restart_redis, "always"),
+    "Redis restarts from an older AOF": (redis_from_older_aof, "everysec"),
+    "store unavailable for 6 s": (store_unavailable, "everysec"),
+    "Redis full (worker frozen, maxmemory)": (redis_full, "everysec"),
+    "Redis stalls writes for 3 s": (redis_stalls, "everysec"),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_fault(scenario: str, tmp_path: Path, record: list[Audit]) -> None:
+    fault, fsync = SCENARIOS[scenario]
+    with make_stack(tmp_path, fsync) as stack:
+        load = Load(stack)
+        load.start()
+        time.sleep(random.uniform(1.0, 3.0))
+        rollback_at = fault(stack, tmp_path)
+        time.sleep(2.0)
+        load.stop()
+        result = audit(scenario, load, rollback_at)
+    record.append(result)
+    assert result.acknowledged > 0
+    assert result.ok, result
+
+
+def test_a_row_the_store_rejects_does_not_discard_its_batch(tmp_path: Path) -> None:
+    """One bad row (bypassing ingest, as a buggy producer would) is dead-lettered alone."""
+    from auditpipe.events import build_event
+
+    with make_stack(tmp_path) as stack:
+        load = Load(stack, tenants=1, clients_per_tenant=1)
+        events = [build_event("direct", actor="x", tenant="t0") for _ in range(5)]
+        for i, ev in enumerate(events):
+            ev.seq, ev.received_at = 10_000_000 + i, ev.occurred_at
+        events[2].seq = 0  # violates the table's seq_positive constraint
+        client = redis.Redis.from_url(stack.config.redis_url)
+        stream = stream_key("auditpipe", shard_for("t0", stack.config.shards))
+        client.xadd(stream, {BATCH_FIELD: EventBatch(events=events).SerializeToString()})
+        load.start()
+        time.sleep(2)
+        load.stop()
+        result = audit("one row rejected by the store", load)
+        dead = client.xrange("auditpipe:deadletter")
+        client.close()
+    assert result.ok, result
+    assert len(dead) == 1
+    assert b"seq_positive" in dead[0][1][b"reason"]
+    assert result.stored == result.acknowledged + 4
