@@ -57,8 +57,12 @@ verify: ## Fail if generated code differs from what `make generate` produces
 unit: sync ## Fast tests only (no servers)
 	$(UV) run pytest -m "not integration and not stack and not faults and not e2e" $(PYTEST_ARGS)
 
+.PHONY: faults
+faults: sync ## The fault matrix: kill and break real processes; updates docs/reliability.md
+	$(UV) run pytest -m faults $(PYTEST_ARGS)
+
 .PHONY: test
-test: sync lint typecheck verify ## Every check and every test, with real redis-server and chDB
+test: sync lint typecheck verify ## Every check and test (faults included; e2e is `make e2e`)
 	$(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
 
 .PHONY: bench

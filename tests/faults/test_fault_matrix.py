@@ -48,9 +48,18 @@ def kill_worker(stack: LocalStack, _: Path) -> None:
     restart(stack, "node")
 
 
+def kill_worker_before_insert(stack: LocalStack, _: Path) -> None:
+    kill_worker_at(stack, "AUDITPIPE_FAULT_KILL_BEFORE_INSERT")
+
+
 def kill_worker_between_insert_and_ack(stack: LocalStack, _: Path) -> None:
+    kill_worker_at(stack, "AUDITPIPE_FAULT_KILL_AFTER_INSERT")
+
+
+def kill_worker_at(stack: LocalStack, hook: str) -> None:
+    """Restart the worker with a hook that SIGKILLs it at one point, then restart it clean."""
     stack.kill("node", signal.SIGTERM)
-    stack.start_service("node", env={"AUDITPIPE_FAULT_KILL_AFTER_INSERT": "true"})
+    stack.start_service("node", env={hook: "true"})
     deadline = time.monotonic() + 60
     while stack.procs["node"].poll() is None:
         assert time.monotonic() < deadline, "the worker never reached its insert"
@@ -83,8 +92,18 @@ def redis_from_older_aof(stack: LocalStack, tmp: Path) -> float:
 
 
 def store_unavailable(stack: LocalStack, _: Path) -> None:
+    store_fails(stack, "unavailable")
+
+
+def store_read_only(stack: LocalStack, _: Path) -> None:
+    store_fails(stack, "read-only")
+
+
+def store_fails(stack: LocalStack, mode: str) -> None:
+    """Restart the worker with its store failing for 6 s (injected: chDB is in-process)."""
     stack.kill("node", signal.SIGTERM)
-    stack.start_service("node", env={"AUDITPIPE_FAULT_STORE_UNAVAILABLE_S": "6"})
+    env = {"AUDITPIPE_FAULT_STORE_UNAVAILABLE_S": "6", "AUDITPIPE_FAULT_STORE_MODE": mode}
+    stack.start_service("node", env=env)
 
 
 def redis_full(stack: LocalStack, _: Path) -> None:
@@ -115,11 +134,13 @@ SCENARIOS: dict[str, tuple[Fault, str]] = {
     "SIGKILL ingest": (kill_ingest, "everysec"),
     "SIGKILL sequencer": (kill_sequencer, "everysec"),
     "SIGKILL worker (any time)": (kill_worker, "everysec"),
+    "SIGKILL worker before its insert": (kill_worker_before_insert, "everysec"),
     "SIGKILL worker between insert and ack": (kill_worker_between_insert_and_ack, "everysec"),
     "restart Redis (appendfsync everysec)": (restart_redis, "everysec"),
     "restart Redis (appendfsync always)": (restart_redis, "always"),
     "Redis restarts from an older AOF": (redis_from_older_aof, "everysec"),
     "store unavailable for 6 s": (store_unavailable, "everysec"),
+    "store read-only for 6 s": (store_read_only, "everysec"),
     "Redis full (worker frozen, maxmemory)": (redis_full, "everysec"),
     "Redis stalls writes for 3 s": (redis_stalls, "everysec"),
 }

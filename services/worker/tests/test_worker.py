@@ -158,3 +158,34 @@ async def test_only_one_worker_owns_a_shard(redis: Redis, redis_url: str, store:
 
 async def _always() -> bool:
     return True
+
+
+@pytest.mark.parametrize("owner", ["dead", "w4"])
+async def test_entries_trimmed_while_pending_are_settled_not_looped_on(
+    redis: Redis, redis_url: str, store: Store, owner: str
+) -> None:
+    """A pending entry whose payload was trimmed is acknowledged once; its neighbours are stored.
+
+    ``dead`` is another consumer (the entries are reclaimed with XAUTOCLAIM);
+    ``w4`` is the worker's own name (a restart re-reads its own pending entries).
+    """
+    stream = stream_key("auditpipe", shard_for("acme", SHARDS))
+    await ensure_group(redis, stream)
+    await publish(redis, events("acme", 10))
+    trimmed = await publish(redis, events("acme", 10, start=11))
+    await publish(redis, events("acme", 10, start=21))
+    await redis.xreadgroup(GROUP, owner, {stream: ">"}, count=10)
+    await redis.xdel(stream, trimmed)
+    worker = Worker(settings(redis_url, store, "w4"), redis, store)
+    await run_until(worker, lambda: worker.totals.stored >= 20)
+    stats = count(store, "acme")
+    assert (stats["count"], stats["distinct_keys"]) == (20, 20)
+    assert (await redis.xpending(stream, GROUP))["pending"] == 0
+    dead = await redis.xrange("auditpipe:deadletter")
+    assert len(dead) <= 1  # the own-pending path records the trimmed id once
+    # Run on for a second: a looping worker would dead-letter the trimmed id again.
+    again = Worker(settings(redis_url, store, "w4"), redis, store)
+    until = time.monotonic() + 1
+    await run_until(again, lambda: time.monotonic() > until)
+    assert await redis.xrange("auditpipe:deadletter") == dead
+    assert count(store, "acme")["count"] == 20

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ from auditpipe_common.redisconn import connect
 from auditpipe_common.schema import AuditEvent
 from auditpipe_common.timeutil import now_us
 from auditpipe_common.validation import Limits, validate_event
+from auditpipe_ingest.backpressure import Backpressure
 from auditpipe_ingest.decode import BatchError, Decoded, decode_json, decode_protobuf
 from auditpipe_ingest.publisher import Publisher
 from auditpipe_ingest.results import Verdicts
@@ -91,6 +93,14 @@ def create_app(settings: IngestSettings) -> FastAPI:
         app.state.redis = redis
         app.state.api_keys = ApiKeys(redis, settings.key_prefix)
         app.state.publisher = Publisher(redis, settings.key_prefix, settings.stream_shards)
+        app.state.backpressure = Backpressure(
+            redis,
+            settings.key_prefix,
+            settings.stream_shards,
+            max_memory_ratio=settings.max_redis_memory_ratio,
+            max_backlog=settings.max_backlog_batches,
+            interval=settings.backpressure_interval_s,
+        )
         try:
             yield
         finally:
@@ -126,11 +136,21 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 )
         except BatchError as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        pressure = await request.app.state.backpressure.check()
+        if pressure.reason:
+            return JSONResponse(
+                {"error": f"{pressure.reason}, retry later"},
+                status_code=429,
+                headers={"Retry-After": str(pressure.retry_after_s)},
+            )
         verdicts, keep = judge(decoded, tenant, limits, settings.max_clock_skew_s * 1_000_000)
         try:
-            await request.app.state.publisher.publish(keep)
-        except TransientError as exc:
-            log.warning("queueing failed", tenant=tenant, events=len(keep), error=str(exc))
+            async with asyncio.timeout(settings.publish_timeout_s):
+                await request.app.state.publisher.publish(keep)
+        except (TransientError, TimeoutError) as exc:
+            log.warning(
+                "queueing failed", tenant=tenant, events=len(keep), error=str(exc) or "timed out"
+            )
             return JSONResponse(
                 {"error": "event queue unavailable, retry later"},
                 status_code=503,

@@ -21,6 +21,24 @@ class IngestSettings(BaseServiceSettings, HttpSettings):
         default=300, ge=1, description="Beyond this |received_at - occurred_at|, flag the event."
     )
 
+    max_redis_memory_ratio: float = Field(
+        default=0.85,
+        gt=0,
+        le=1,
+        description="Answer 429 while Redis uses more than this share of its maxmemory.",
+    )
+    max_backlog_batches: int = Field(
+        default=50_000,
+        ge=1,
+        description="Answer 429 while the streams hold more unconsumed batches than this.",
+    )
+    backpressure_interval_s: float = Field(
+        default=0.25, ge=0, description="How often ingest samples Redis memory and backlog."
+    )
+    publish_timeout_s: float = Field(
+        default=5.0, gt=0, description="Answer 503 if Redis has not accepted a batch by then."
+    )
+
     def limits(self) -> Limits:
         """The validation limits these settings describe."""
         return Limits(

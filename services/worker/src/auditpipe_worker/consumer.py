@@ -53,7 +53,9 @@ class Worker:
         self.deadletters = DeadLetters(redis, settings.key_prefix)
         sink_store: EventStore = store
         if settings.fault_store_unavailable_s:
-            sink_store = UnavailableStore(store, settings.fault_store_unavailable_s)
+            sink_store = UnavailableStore(
+                store, settings.fault_store_unavailable_s, settings.fault_store_mode
+            )
         self._sink = Sink(
             sink_store, settings.retention_for, self.deadletters, settings.retry_max_ms / 1000
         )
@@ -191,6 +193,8 @@ class Worker:
         async def still_owner() -> bool:
             return all([await self._leases.holds(s) for s in shards])
 
+        if self._s.fault_kill_before_insert:
+            os.kill(os.getpid(), signal.SIGKILL)
         unique = unique_by_tenant(entries)
         try:
             result = await self._sink.write(unique, still_owner)

@@ -10,21 +10,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Literal
 
-from auditpipe_common.errors import TransientError
 from auditpipe_common.store import EventColumns, Store
+from auditpipe_common.store.client import classify
+
+StoreFault = Literal["unavailable", "read-only"]
+
+# The errors a ClickHouse server gives in each case, classified as the store
+# client classifies real ones.
+_ERRORS: dict[StoreFault, str] = {
+    "unavailable": "Code: 210. DB::NetException: Connection refused (injected fault)",
+    "read-only": "Code: 242. DB::Exception: Table is in readonly mode (injected fault)",
+}
 
 
 class UnavailableStore:
-    """A store whose writes and reads fail as 'unavailable' until ``until`` (monotonic)."""
+    """A store whose writes and reads fail for ``seconds`` after it is created."""
 
-    def __init__(self, store: Store, seconds: float) -> None:
+    def __init__(self, store: Store, seconds: float, fault: StoreFault = "unavailable") -> None:
         self._store = store
         self._until = time.monotonic() + seconds
+        self._error = _ERRORS[fault]
 
     def _check(self) -> None:
         if time.monotonic() < self._until:
-            raise TransientError("injected fault: store unavailable")
+            raise classify(RuntimeError(self._error))
 
     def existing_keys(self, tenant: str, keys: Sequence[str]) -> set[str]:
         """As :meth:`Store.existing_keys`, failing while the fault lasts."""

@@ -8,6 +8,7 @@ import socket
 from pydantic import Field
 
 from auditpipe_common.settings import BaseServiceSettings, StoreSettings
+from auditpipe_worker.faults import StoreFault
 
 
 def _default_consumer() -> str:
@@ -28,11 +29,21 @@ class WorkerSettings(BaseServiceSettings, StoreSettings):
         description="Fault injection for tests only: SIGKILL this process after an insert, "
         "before the acknowledgement. Never set it in production.",
     )
+    fault_kill_before_insert: bool = Field(
+        default=False,
+        description="Fault injection for tests only: SIGKILL this process when it has read "
+        "a batch, before inserting it. Never set it in production.",
+    )
     fault_store_unavailable_s: float = Field(
         default=0.0,
         ge=0,
         description="Fault injection for tests only: the store fails as unavailable for this "
         "many seconds after start. Never set it in production.",
+    )
+    fault_store_mode: StoreFault = Field(
+        default="unavailable",
+        description="Fault injection for tests only: how the store fails while "
+        "fault_store_unavailable_s lasts.",
     )
     tenant_retention_days: dict[str, int] = Field(
         default_factory=dict, description='Per-tenant retention, JSON: {"tenant": days}.'
