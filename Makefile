@@ -68,3 +68,7 @@ test: sync lint typecheck verify ## Every check and test (faults included; e2e i
 .PHONY: bench
 bench: sync ## End-to-end throughput and latency as ratios to raw Redis / raw chDB ceilings
 	$(UV) run python -m bench.pipeline
+
+.PHONY: soak
+soak: sync ## Memory under sustained load and backpressure (worker frozen for a third of the run)
+	$(UV) run python -m bench.soak

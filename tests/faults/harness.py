@@ -60,6 +60,7 @@ class Load:
         self.keys = {f"t{i}": create_key(stack.config.redis_url, f"t{i}") for i in range(tenants)}
         self.logs = [ClientLog(t) for t in self.keys for _ in range(clients_per_tenant)]
         self._stop = threading.Event()
+        self._flush_timeout = 180.0
         self._threads: list[threading.Thread] = []
 
     def _client(self, log: ClientLog) -> AuditClient:
@@ -77,15 +78,13 @@ class Load:
         return AuditClient(config)
 
     def _run(self, log: ClientLog) -> None:
-        with self._client(log) as client:
-            n = 0
-            while not self._stop.is_set():
-                log.logged.append(
-                    client.log("fault.test", actor=f"c{id(log)}", attributes={"n": n})
-                )
-                n += 1
-                time.sleep(0.002)
-            client.flush(180)
+        client = self._client(log)
+        n = 0
+        while not self._stop.is_set():
+            log.logged.append(client.log("fault.test", actor=f"c{id(log)}", attributes={"n": n}))
+            n += 1
+            time.sleep(0.002)
+        client.close(self._flush_timeout)
 
     def start(self) -> None:
         for log in self.logs:
@@ -94,9 +93,15 @@ class Load:
             self._threads.append(t)
 
     def stop(self) -> None:
+        """Stop logging and wait until every client delivered what it buffered."""
         self._stop.set()
         for t in self._threads:
             t.join(240)
+
+    def abort(self) -> None:
+        """Stop logging after a failed scenario without waiting long for deliveries."""
+        self._flush_timeout = 2.0
+        self.stop()
 
 
 @dataclass

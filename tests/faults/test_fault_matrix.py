@@ -59,7 +59,7 @@ def kill_worker_between_insert_and_ack(stack: LocalStack, _: Path) -> None:
 def kill_worker_at(stack: LocalStack, hook: str) -> None:
     """Restart the worker with a hook that SIGKILLs it at one point, then restart it clean."""
     stack.kill("node", signal.SIGTERM)
-    stack.start_service("node", env={hook: "true"})
+    stack.start_service("node", env={hook: "true"}, wait=False)
     deadline = time.monotonic() + 60
     while stack.procs["node"].poll() is None:
         assert time.monotonic() < deadline, "the worker never reached its insert"
@@ -152,9 +152,13 @@ def test_fault(scenario: str, tmp_path: Path, record: list[Audit]) -> None:
     with make_stack(tmp_path, fsync) as stack:
         load = Load(stack)
         load.start()
-        time.sleep(random.uniform(1.0, 3.0))
-        rollback_at = fault(stack, tmp_path)
-        time.sleep(2.0)
+        try:
+            time.sleep(random.uniform(1.0, 3.0))
+            rollback_at = fault(stack, tmp_path)
+            time.sleep(2.0)
+        except BaseException:
+            load.abort()
+            raise
         load.stop()
         result = audit(scenario, load, rollback_at)
     record.append(result)

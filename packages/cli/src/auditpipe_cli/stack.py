@@ -132,11 +132,16 @@ class LocalStack:
             client.close()
 
     def start_service(
-        self, name: str, timeout: float = 90.0, env: dict[str, str] | None = None
+        self,
+        name: str,
+        timeout: float = 90.0,
+        env: dict[str, str] | None = None,
+        wait: bool = True,
     ) -> None:
-        """Start (or restart) one service process and wait for its /readyz.
+        """Start (or restart) one service process and, with ``wait``, wait for its /readyz.
 
-        ``env`` adds variables for this start only (the fault tests use it).
+        ``env`` adds variables for this start only (the fault tests use it, and
+        ``wait=False`` for a process that kills itself, maybe before it is ready).
         """
         log = open(self.data_dir / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - lives with the process
         self.procs[name] = subprocess.Popen(
@@ -146,6 +151,8 @@ class LocalStack:
             stderr=log,
         )
         log.close()
+        if not wait:
+            return
         url = f"{self.config.url(name)}/readyz"
 
         def ready() -> bool:

@@ -118,6 +118,7 @@ class AsyncAuditClient(ClientCore):
 
     async def _perform(self, step: Step) -> Reply:
         if isinstance(step, Pause):
+            self.stats.retries += 1  # only the delivery side writes this field
             await asyncio.sleep(step.seconds)
             return None
         try:

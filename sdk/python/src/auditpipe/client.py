@@ -123,6 +123,7 @@ class AuditClient(ClientCore):
 
     def _perform(self, step: Step) -> Reply:
         if isinstance(step, Pause):
+            self.stats.retries += 1  # only the delivery side writes this field
             time.sleep(step.seconds)
             return None
         try:
