@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real redis-server (AOF everysec) private to this test session."""
     import redis
 
-    from auditpipe_cli.redisproc import start_redis
+    from auditpipe_cli.redisproc import start_redis, stop_redis
     from auditpipe_cli.stack import free_port
 
     port = free_port()
@@ -46,11 +45,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         client.close()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_redis(proc)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from auditpipe_cli.redisproc import stop_redis
 from auditpipe_operator.resources.ingest import REGISTER_KEY_SCRIPT
 from auditpipe_operator.resources.redis import START_SCRIPT, redis_conf
 from auditpipe_operator.testing import make_pipeline
@@ -76,9 +77,8 @@ def redis_pair(tmp_path: Path) -> Iterator[tuple[int, int]]:
     try:
         yield primary_port, replica_port
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
+        for proc in reversed(procs):  # the replica first, as a StatefulSet scales down
+            stop_redis(proc)
 
 
 def test_primary_has_aof_auth_and_noeviction(redis_pair: tuple[int, int]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from auditpipe_cli.stack import LocalStack
+from auditpipe_cli.redisproc import start_redis, stop_redis
+from auditpipe_cli.stack import LocalStack, free_port
 from auditpipe_common.schema import EventBatch
 from auditpipe_common.streams import BATCH_FIELD, shard_for, stream_key
 from tests.faults.harness import Audit, Load, audit, make_stack, restore_dir
@@ -189,3 +191,71 @@ def test_a_row_the_store_rejects_does_not_discard_its_batch(tmp_path: Path) -> N
     assert len(dead) == 1
     assert b"seq_positive" in dead[0][1][b"reason"]
     assert result.stored == result.acknowledged + 4
+
+
+def test_failover_to_a_replica_loses_nothing_acknowledged(
+    tmp_path: Path, record: list[Audit]
+) -> None:
+    """The primary is lost for good; its replica, which ingest waited for (WAIT 1), takes over.
+
+    Ingest runs with ``AUDITPIPE_MIN_REPLICA_ACKS=1``. The fault: SIGKILL the
+    primary, promote the replica, stop it cleanly and move its files to the
+    primary's place (the address clients use), as a Service moving to the
+    promoted pod would. Unlike the rollback scenario, nothing acknowledged
+    may be missing.
+    """
+    with make_stack(tmp_path) as stack:
+        replica_dir = tmp_path / "replica"
+        replica, follower = start_replica(replica_dir, stack.config.redis_port)
+        try:
+            stack.kill("ingest", signal.SIGTERM)
+            stack.start_service("ingest", env={"AUDITPIPE_MIN_REPLICA_ACKS": "1"})
+            load = Load(stack)
+            load.start()
+            try:
+                time.sleep(random.uniform(1.0, 3.0))
+                stack.kill("redis")
+                follower.replicaof("NO", "ONE")
+                follower.close()
+                stop_redis(replica)  # SIGTERM fsyncs its AOF
+                restore_dir(replica_dir, stack.data_dir / "redis")
+                stack.start_redis()
+                # a new replica joins the promoted primary
+                replica, follower = start_replica(tmp_path / "replica2", stack.config.redis_port)
+                time.sleep(2.0)
+            except BaseException:
+                load.abort()
+                raise
+            load.stop()
+            result = audit("failover to a replica (ingest WAITs for 1 replica)", load)
+        finally:
+            follower.close()
+            stop_redis(replica)
+    record.append(result)
+    assert result.acknowledged > 0
+    assert result.ok, result
+    assert result.rolled_back == 0, result
+
+
+def start_replica(data_dir: Path, primary_port: int) -> tuple[subprocess.Popen[bytes], redis.Redis]:
+    """A real redis-server replicating the primary; returns once the link is up."""
+    port = free_port()
+    proc = start_redis(data_dir, port)
+    client = redis.Redis(port=port)
+    wait_until(lambda: client.ping())
+    client.replicaof("127.0.0.1", primary_port)
+    wait_until(lambda: client.info("replication")["master_link_status"] == "up")
+    return proc, client
+
+
+def wait_until(check: Callable[[], object], limit_s: float = 30) -> None:
+    """Poll ``check`` (connection errors count as not yet) until it holds."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            if check():
+                return
+        except redis.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)

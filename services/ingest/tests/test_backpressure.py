@@ -1,8 +1,10 @@
-"""Backpressure with a real redis-server: 429/503 with Retry-After, nothing half-queued."""
+"""Refusing what Redis cannot keep (real redis-server): 429/503 with Retry-After."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -10,7 +12,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from auditpipe.events import uuid7
+from auditpipe_cli.redisproc import start_redis, stop_redis
 from auditpipe_cli.remote import create_key
+from auditpipe_cli.stack import free_port
 from auditpipe_common.streams import stream_key
 from auditpipe_ingest.app import create_app
 from auditpipe_ingest.settings import IngestSettings
@@ -97,3 +101,41 @@ def test_a_stalled_redis_gets_503_with_retry_after(redis_url: str, raw: redis.Re
         assert reply.status_code == 503
         assert reply.headers["retry-after"] == "1"
         assert post(client) == 200
+
+
+def test_a_batch_no_replica_holds_is_not_acknowledged(
+    redis_url: str, raw: redis.Redis, tmp_path: Path
+) -> None:
+    """With min_replica_acks=1: 503 without a replica, 200 once a real replica follows."""
+    with make_client(redis_url, min_replica_acks=1, replica_ack_timeout_ms=200) as client:
+        reply = client.post("/v1/events", json=payload())
+        assert reply.status_code == 503
+        assert reply.headers["retry-after"] == "1"
+        port = free_port()
+        replica = start_redis(tmp_path / "replica", port)
+        follower = redis.Redis(port=port)
+        try:
+            wait_for(lambda: follower.ping())
+            primary_port = raw.connection_pool.connection_kwargs["port"]
+            follower.replicaof("127.0.0.1", primary_port)
+            wait_for(lambda: follower.info("replication")["master_link_status"] == "up")
+            assert post(client) == 200
+            # What was acknowledged is on the replica: 2 batches, the refused one included
+            # (a refused batch may still be queued; its retry is dropped by idempotency key).
+            assert sum(int(follower.xlen(stream_key("auditpipe", s))) for s in range(2)) == 2
+        finally:
+            follower.replicaof("NO", "ONE")
+            follower.close()
+            stop_redis(replica)
+
+
+def wait_for(check: Callable[[], object], limit_s: float = 30) -> None:
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            if check():
+                return
+        except redis.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.05)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 REDIS_CONF = """\
@@ -48,3 +50,22 @@ def start_redis(
         )
     )
     return subprocess.Popen([redis_server_binary(), str(conf)], stdout=subprocess.DEVNULL)
+
+
+def stop_redis(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
+    """Stop redis-server cleanly (SIGTERM: fsync the AOF, exit); SIGKILL after ``timeout``.
+
+    Redis refuses a shutdown while it writes its first AOF (``Writing initial
+    AOF, can't exit``, e.g. right after a replica's full sync), so SIGTERM is
+    repeated until the process is gone.
+    """
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(0.5)
+        except subprocess.TimeoutExpired:
+            continue
+    if proc.poll() is None:
+        proc.kill()
+    return proc.wait(10)

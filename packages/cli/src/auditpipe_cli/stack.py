@@ -22,7 +22,7 @@ from types import TracebackType
 import httpx
 import redis
 
-from auditpipe_cli.redisproc import start_redis
+from auditpipe_cli.redisproc import start_redis, stop_redis
 
 SERVICES = {
     "sequencer": "auditpipe_sequencer",
@@ -177,6 +177,9 @@ class LocalStack:
         for name in ("ingest", "sequencer", "node", "redis"):
             proc = self.procs.pop(name, None)
             if proc is None or proc.poll() is not None:
+                continue
+            if name == "redis":
+                stop_redis(proc, timeout)
                 continue
             proc.terminate()
             try:

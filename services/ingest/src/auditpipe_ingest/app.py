@@ -92,7 +92,13 @@ def create_app(settings: IngestSettings) -> FastAPI:
         redis = connect(settings.redis_url)
         app.state.redis = redis
         app.state.api_keys = ApiKeys(redis, settings.key_prefix)
-        app.state.publisher = Publisher(redis, settings.key_prefix, settings.stream_shards)
+        app.state.publisher = Publisher(
+            redis,
+            settings.key_prefix,
+            settings.stream_shards,
+            settings.min_replica_acks,
+            settings.replica_ack_timeout_ms,
+        )
         app.state.backpressure = Backpressure(
             redis,
             settings.key_prefix,

@@ -13,12 +13,28 @@ from auditpipe_common.streams import BATCH_FIELD, shard_for, stream_key
 
 
 class Publisher:
-    """Queues validated events; returns only after Redis accepted every entry."""
+    """Queues validated events; returns only after Redis accepted every entry.
 
-    def __init__(self, redis: Redis, prefix: str, shards: int) -> None:
+    With ``min_replica_acks`` > 0 it also waits (``WAIT``, in the same round
+    trip) until that many replicas hold the entries, so a failover to a replica
+    cannot lose an acknowledged batch; fewer acknowledgements within
+    ``replica_ack_timeout_ms`` is a TransientError (the client retries, and the
+    worker drops the copy the retry adds).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str,
+        shards: int,
+        min_replica_acks: int = 0,
+        replica_ack_timeout_ms: int = 1000,
+    ) -> None:
         self._redis = redis
         self._prefix = prefix
         self._shards = shards
+        self._min_replica_acks = min_replica_acks
+        self._replica_ack_timeout_ms = replica_ack_timeout_ms
 
     async def publish(self, events: Sequence[AuditEvent]) -> None:
         """XADD the events, grouped by shard, in one pipelined round trip."""
@@ -32,6 +48,12 @@ class Publisher:
                 for shard, batch in by_shard.items():
                     fields: dict[str | bytes, bytes] = {BATCH_FIELD: batch.SerializeToString()}
                     pipe.xadd(stream_key(self._prefix, shard), fields)  # type: ignore[arg-type]
-                await pipe.execute()
+                if self._min_replica_acks:
+                    pipe.wait(self._min_replica_acks, self._replica_ack_timeout_ms)
+                replies = await pipe.execute()
         except RedisError as exc:
             raise TransientError(f"redis rejected the batch: {exc}") from exc
+        if self._min_replica_acks and int(replies[-1]) < self._min_replica_acks:
+            raise TransientError(
+                f"batch reached {replies[-1]} of {self._min_replica_acks} required replicas"
+            )

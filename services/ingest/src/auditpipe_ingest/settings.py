@@ -32,6 +32,14 @@ class IngestSettings(BaseServiceSettings, HttpSettings):
         ge=1,
         description="Answer 429 while the streams hold more unconsumed batches than this.",
     )
+    min_replica_acks: int = Field(
+        default=0,
+        ge=0,
+        description="Acknowledge a batch only once this many Redis replicas hold it (WAIT).",
+    )
+    replica_ack_timeout_ms: int = Field(
+        default=1000, ge=1, description="How long to wait for those replicas before a 503."
+    )
     backpressure_interval_s: float = Field(
         default=0.25, ge=0, description="How often ingest samples Redis memory and backlog."
     )
