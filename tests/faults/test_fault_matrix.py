@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from auditpipe_cli.redisproc import start_redis, stop_redis
+from auditpipe_cli.redisproc import start_replica, stop_redis
 from auditpipe_cli.stack import LocalStack, free_port
 from auditpipe_common.schema import EventBatch
 from auditpipe_common.streams import BATCH_FIELD, shard_for, stream_key
@@ -206,7 +205,7 @@ def test_failover_to_a_replica_loses_nothing_acknowledged(
     """
     with make_stack(tmp_path) as stack:
         replica_dir = tmp_path / "replica"
-        replica, follower = start_replica(replica_dir, stack.config.redis_port)
+        replica, follower = start_replica(replica_dir, free_port(), stack.config.redis_port)
         try:
             stack.kill("ingest", signal.SIGTERM)
             stack.start_service("ingest", env={"AUDITPIPE_MIN_REPLICA_ACKS": "1"})
@@ -221,7 +220,9 @@ def test_failover_to_a_replica_loses_nothing_acknowledged(
                 restore_dir(replica_dir, stack.data_dir / "redis")
                 stack.start_redis()
                 # a new replica joins the promoted primary
-                replica, follower = start_replica(tmp_path / "replica2", stack.config.redis_port)
+                replica, follower = start_replica(
+                    tmp_path / "replica2", free_port(), stack.config.redis_port
+                )
                 time.sleep(2.0)
             except BaseException:
                 load.abort()
@@ -235,27 +236,3 @@ def test_failover_to_a_replica_loses_nothing_acknowledged(
     assert result.acknowledged > 0
     assert result.ok, result
     assert result.rolled_back == 0, result
-
-
-def start_replica(data_dir: Path, primary_port: int) -> tuple[subprocess.Popen[bytes], redis.Redis]:
-    """A real redis-server replicating the primary; returns once the link is up."""
-    port = free_port()
-    proc = start_redis(data_dir, port)
-    client = redis.Redis(port=port)
-    wait_until(lambda: client.ping())
-    client.replicaof("127.0.0.1", primary_port)
-    wait_until(lambda: client.info("replication")["master_link_status"] == "up")
-    return proc, client
-
-
-def wait_until(check: Callable[[], object], limit_s: float = 30) -> None:
-    """Poll ``check`` (connection errors count as not yet) until it holds."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        try:
-            if check():
-                return
-        except redis.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)

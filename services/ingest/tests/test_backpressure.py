@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from auditpipe.events import uuid7
-from auditpipe_cli.redisproc import start_redis, stop_redis
+from auditpipe_cli.redisproc import start_replica, stop_redis
 from auditpipe_cli.remote import create_key
 from auditpipe_cli.stack import free_port
 from auditpipe_common.streams import stream_key
@@ -111,14 +110,9 @@ def test_a_batch_no_replica_holds_is_not_acknowledged(
         reply = client.post("/v1/events", json=payload())
         assert reply.status_code == 503
         assert reply.headers["retry-after"] == "1"
-        port = free_port()
-        replica = start_redis(tmp_path / "replica", port)
-        follower = redis.Redis(port=port)
+        primary_port = raw.connection_pool.connection_kwargs["port"]
+        replica, follower = start_replica(tmp_path / "replica", free_port(), primary_port)
         try:
-            wait_for(lambda: follower.ping())
-            primary_port = raw.connection_pool.connection_kwargs["port"]
-            follower.replicaof("127.0.0.1", primary_port)
-            wait_for(lambda: follower.info("replication")["master_link_status"] == "up")
             assert post(client) == 200
             # What was acknowledged is on the replica: 2 batches, the refused one included
             # (a refused batch may still be queued; its retry is dropped by idempotency key).
@@ -127,15 +121,3 @@ def test_a_batch_no_replica_holds_is_not_acknowledged(
             follower.replicaof("NO", "ONE")
             follower.close()
             stop_redis(replica)
-
-
-def wait_for(check: Callable[[], object], limit_s: float = 30) -> None:
-    deadline = time.monotonic() + limit_s
-    while True:
-        try:
-            if check():
-                return
-        except redis.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.05)

@@ -6,7 +6,10 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+import redis
 
 REDIS_CONF = """\
 bind 127.0.0.1
@@ -69,3 +72,33 @@ def stop_redis(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
     if proc.poll() is None:
         proc.kill()
     return proc.wait(10)
+
+
+def start_replica(
+    data_dir: Path, port: int, primary_port: int, timeout: float = 30.0
+) -> tuple[subprocess.Popen[bytes], redis.Redis]:
+    """Start a redis-server on ``port`` replicating ``primary_port``; return once in sync."""
+    proc = start_redis(data_dir, port)
+    client = redis.Redis(port=port)
+    _poll(client.ping, timeout, f"redis-server on port {port} to answer")
+    client.replicaof("127.0.0.1", primary_port)
+    _poll(
+        lambda: client.info("replication")["master_link_status"] == "up",
+        timeout,
+        f"the replica on port {port} to sync with {primary_port}",
+    )
+    return proc, client
+
+
+def _poll(check: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll ``check`` (a refused connection counts as not yet) until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except redis.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
