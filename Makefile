@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV ?= uv
-DATASETS ?= $(abspath ../shared/datasets)
+DATASETS ?=
 PYTEST_ARGS ?=
 export NO_PROXY := 127.0.0.1,localhost
 # pip --user puts uv in ~/.local/bin, which a fresh shell may not have on PATH.
@@ -22,8 +22,8 @@ sync: bootstrap ## Install the Python workspace (uv, locked)
 	$(UV) sync --all-packages --locked
 
 .PHONY: demo
-demo: sync ## The main job: run the local stack and replay the real audit logs in $(DATASETS)
-	$(UV) run auditpipe demo --datasets $(DATASETS) --data-dir .auditpipe/demo
+demo: sync ## The main job: run the local stack and replay the real audit logs (DATASETS=dir to override)
+	$(UV) run auditpipe demo $(if $(DATASETS),--datasets $(DATASETS)) --data-dir .auditpipe/demo
 
 .PHONY: up
 up: sync ## Run the local stack in the foreground (Ctrl-C stops it)

@@ -15,9 +15,17 @@ DATASETS = {
 
 
 def datasets_root() -> Path:
-    """``AUDITPIPE_DATASETS``, else ``shared/datasets`` beside the repository checkout."""
+    """``AUDITPIPE_DATASETS``, else the nearest ``shared/datasets`` above the checkout.
+
+    The data sets live beside the repository (``../shared/datasets``); a clone
+    made deeper in the same tree (a CI work folder, say) finds them too.
+    """
     env = os.environ.get("AUDITPIPE_DATASETS")
     if env:
         return Path(env)
     repo = Path(__file__).resolve().parents[4]
+    for folder in repo.parents:
+        candidate = folder / "shared" / "datasets"
+        if candidate.is_dir():
+            return candidate
     return repo.parent / "shared" / "datasets"
