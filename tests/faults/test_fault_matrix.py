@@ -145,6 +145,9 @@ SCENARIOS: dict[str, tuple[Fault, str]] = {
     "Redis full (worker frozen, maxmemory)": (redis_full, "everysec"),
     "Redis stalls writes for 3 s": (redis_stalls, "everysec"),
 }
+FAILOVER = "failover to a replica (ingest WAITs for 1 replica)"
+MATRIX_ROWS = (*SCENARIOS, FAILOVER)
+"""Every row the suite writes to the results table of docs/reliability.md."""
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -228,7 +231,7 @@ def test_failover_to_a_replica_loses_nothing_acknowledged(
                 load.abort()
                 raise
             load.stop()
-            result = audit("failover to a replica (ingest WAITs for 1 replica)", load)
+            result = audit(FAILOVER, load)
         finally:
             follower.close()
             stop_redis(replica)
