@@ -7,7 +7,12 @@ import json
 import pytest
 
 from auditpipe_common.errors import EventError
-from auditpipe_common.eventjson import event_from_json, event_to_json
+from auditpipe_common.eventjson import (
+    duplicate_key,
+    event_from_json,
+    event_to_json,
+    object_pairs,
+)
 from auditpipe_common.schema import Outcome
 
 GOOD = {
@@ -47,6 +52,11 @@ def test_round_trip_keeps_every_field_and_big_integers_exact() -> None:
         ({"occurred_at": "2024-05-01T10:00:00"}, "timestamp_without_zone", "occurred_at"),
         ({"attributes": [1, 2]}, "wrong_type", "attributes"),
         ({"attributes": {"x": float("nan")}}, "invalid_attributes", "attributes"),
+        ({"occurred_at": "1970-01-01T00:00:00Z"}, "timestamp_out_of_range", "occurred_at"),
+        ({"occurred_at": 0}, "timestamp_out_of_range", "occurred_at"),
+        ({"event": "\ud800"}, "invalid_utf8", "event"),
+        ({"source": {"host": "h\udcff"}}, "invalid_utf8", "source.host"),
+        ({"attributes": {"k": "\udbff"}}, "invalid_utf8", "attributes"),
     ],
 )
 def test_invalid_fields_name_the_field_and_the_problem(
@@ -59,3 +69,10 @@ def test_invalid_fields_name_the_field_and_the_problem(
 
 def test_seq_may_be_a_decimal_string_for_javascript_clients() -> None:
     assert event_from_json({**GOOD, "seq": "9007199254740993"}).seq == 9007199254740993
+
+
+def test_a_key_named_twice_is_found_wherever_it_is() -> None:
+    doc = json.loads('{"a": 1, "b": {"c": [1, {"d": 1, "d": 2}]}}', object_pairs_hook=object_pairs)
+    assert doc["b"]["c"][1] == {"d": 2}  # the last value, as plain json.loads keeps it
+    assert duplicate_key(doc) == "b.c[1].d"
+    assert duplicate_key(json.loads('{"a": {"b": 1}}', object_pairs_hook=object_pairs)) is None

@@ -11,7 +11,11 @@ Differences from the protobuf form, all deliberate:
 * ``seq`` may be given as an integer or as a decimal string.
 
 Unknown fields are rejected rather than ignored, so a typo never silently
-drops data.
+drops data; so is an object that names a key twice (:func:`object_pairs`
+marks it while parsing, :func:`duplicate_key` finds it), which plain JSON
+parsers resolve by silently keeping one of the values. A string that is not
+valid Unicode (a lone surrogate escape such as ``"\\ud800"``, or bytes that
+were not UTF-8 decoded with ``surrogateescape``) is ``invalid_utf8``.
 """
 
 from __future__ import annotations
@@ -49,6 +53,52 @@ _KNOWN = {
 }
 
 
+class DuplicateKeys(dict[str, Any]):
+    """A parsed JSON object that named ``key`` more than once (the last value is kept)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]], key: str) -> None:
+        super().__init__(pairs)
+        self.key = key
+
+
+def object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for :func:`json.loads` that marks objects with a repeated key."""
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            break
+        seen.add(key)
+    return DuplicateKeys(pairs, key)
+
+
+def duplicate_key(value: Any) -> str | None:
+    """The path (``actor.id``, ``attributes.a[2].b``) of a key that a value parsed
+    with :func:`object_pairs` repeats, or None."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, DuplicateKeys):
+            return f"{where}.{item.key}" if where else item.key
+        if isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}" if where else k) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return None
+
+
+def _not_unicode(field: str, exc: UnicodeEncodeError) -> EventError:
+    char = exc.object[exc.start]
+    return EventError(
+        "invalid_utf8",
+        field,
+        f"not valid UTF-8 text: lone surrogate U+{ord(char):04X} at character {exc.start} "
+        "(a byte that is not UTF-8, or a \\u escape of half a surrogate pair)",
+    )
+
+
 def dumps_attributes(value: Any) -> str:
     """Serialise an attributes object the one way auditpipe always does."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -73,12 +123,28 @@ def _timestamp(value: Any, field: str) -> int:
         if isinstance(value, bool):
             raise EventError("wrong_type", field, "must be RFC 3339 text or integer microseconds")
         if isinstance(value, int):
-            return check_range(value)
-        if isinstance(value, str):
-            return parse_rfc3339(value)
+            us = check_range(value)
+        elif isinstance(value, str):
+            us = parse_rfc3339(value)
+        else:
+            raise EventError("wrong_type", field, "must be RFC 3339 text or integer microseconds")
     except TimestampError as exc:
         raise EventError(exc.code, field, str(exc)) from None
-    raise EventError("wrong_type", field, "must be RFC 3339 text or integer microseconds")
+    if us == 0:
+        raise EventError(
+            "timestamp_out_of_range",
+            field,
+            "1970-01-01T00:00:00Z is 0, which the wire format reads as 'not set'; "
+            "the earliest time accepted is one microsecond later",
+        )
+    return us
+
+
+def _set_string(msg: Any, name: str, value: Any, field: str) -> None:
+    try:
+        setattr(msg, name, _string(value, field))
+    except UnicodeEncodeError as exc:
+        raise _not_unicode(field, exc) from None
 
 
 def _seq(value: Any) -> int:
@@ -101,7 +167,7 @@ def event_from_json(obj: Any) -> AuditEvent:
     ev = AuditEvent()
     for name in _TOP_STRINGS:
         if name in obj:
-            setattr(ev, name, _string(obj[name], name))
+            _set_string(ev, name, obj[name], name)
     for group, names in _NESTED.items():
         if group not in obj:
             continue
@@ -114,7 +180,7 @@ def event_from_json(obj: Any) -> AuditEvent:
         msg = getattr(ev, group)
         for name in names:
             if name in sub:
-                setattr(msg, name, _string(sub[name], f"{group}.{name}"))
+                _set_string(msg, name, sub[name], f"{group}.{name}")
     if "seq" in obj:
         ev.seq = _seq(obj["seq"])
     if "occurred_at" in obj:
@@ -127,6 +193,8 @@ def event_from_json(obj: Any) -> AuditEvent:
             raise EventError("wrong_type", "attributes", "must be a JSON object")
         try:
             ev.attributes = dumps_attributes(attrs)
+        except UnicodeEncodeError as exc:
+            raise _not_unicode("attributes", exc) from None
         except ValueError as exc:
             raise EventError("invalid_attributes", "attributes", str(exc)) from None
     return ev

@@ -56,7 +56,7 @@ def judge(
         ev = item.event
         if ev is None:
             assert item.error is not None
-            verdicts.reject(item.index, "", item.error)
+            verdicts.reject(item.index, item.key, item.error)
             continue
         try:
             validate_event(ev, tenant, limits, item.size)
