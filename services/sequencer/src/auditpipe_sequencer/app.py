@@ -11,10 +11,13 @@ from redis.exceptions import RedisError
 
 from auditpipe_common.apikeys import ApiKeys
 from auditpipe_common.http import RETRY_LATER, Tenant, health_router
+from auditpipe_common.logging import get_logger
 from auditpipe_common.redisconn import connect
-from auditpipe_sequencer.allocator import RangeAllocator
+from auditpipe_sequencer.allocator import Fenced, RangeAllocator
 from auditpipe_sequencer.reservations import FileReservations
 from auditpipe_sequencer.settings import SequencerSettings
+
+log = get_logger(__name__)
 
 
 class RangeRequest(BaseModel):
@@ -41,8 +44,16 @@ def create_app(settings: SequencerSettings) -> FastAPI:
         app.state.api_keys = ApiKeys(redis, settings.key_prefix)
         reservations = FileReservations(settings.reservations_path)
         app.state.allocator = RangeAllocator(
-            redis, reservations, settings.key_prefix, settings.reserve_block
+            redis,
+            reservations,
+            settings.key_prefix,
+            settings.reserve_block,
+            fencing=settings.fencing,
         )
+        try:
+            await app.state.allocator.claim()
+        except RedisError as exc:  # the first allocation claims it instead
+            log.warning("could not claim the sequencer epoch yet", error=str(exc))
         app.state.allocator.start()
         app.state.redis = redis
         try:
@@ -54,6 +65,8 @@ def create_app(settings: SequencerSettings) -> FastAPI:
     app = FastAPI(title="auditpipe sequencer", version="1", lifespan=lifespan)
 
     async def ready() -> bool:
+        if app.state.allocator.fenced:
+            return False
         try:
             return bool(await app.state.redis.ping())
         except Exception:
@@ -70,6 +83,8 @@ def create_app(settings: SequencerSettings) -> FastAPI:
             first, last = await allocator.allocate(tenant, body.count, body.after)
         except RedisError:
             raise HTTPException(503, "counter store unavailable", headers=RETRY_LATER) from None
+        except Fenced:
+            raise HTTPException(503, "replaced by a newer sequencer", headers=RETRY_LATER) from None
         return RangeResponse(tenant=tenant, first=first, last=last)
 
     return app

@@ -21,3 +21,8 @@ class SequencerSettings(BaseServiceSettings, HttpSettings):
     reserve_block: int = Field(
         default=100_000, ge=1, description="How far ahead a reservation is raised at a time."
     )
+    fencing: bool = Field(
+        default=False,
+        description="Claim a fencing epoch at start: a sequencer started later against the same "
+        "Redis and reservations fences this one for good (Kubernetes runs one at a time).",
+    )
