@@ -58,6 +58,7 @@ def _expected() -> dict[tuple[str, str], set[str]]:
         verbs = FULL - {"watch"} if kind == "ClickHouseInstallation" else FULL
         needed[(info.group, info.plural)] = set(verbs)
     needed[("", "secrets")] = {"create"}
+    needed[("", "pods")] = {"list"}  # Redis failover reads the Redis pods' readiness
     needed[("", "events")] = {"create", "patch"}
     needed[("auditpipe.dev", "auditpipelines")] = {"get", "list", "watch", "patch", "update"}
     needed[("auditpipe.dev", "auditpipelines/status")] = {"get", "patch", "update"}

@@ -102,6 +102,7 @@ def test_status_schema_has_no_secret_fields() -> None:
         "conditions",
         "components",
         "endpoints",
+        "redisPrimary",
         "credentialsSecret",
     }
 

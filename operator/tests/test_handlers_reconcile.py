@@ -234,5 +234,5 @@ async def test_an_invalid_spec_is_a_permanent_error(
     kube: MemoryKube, config: OperatorConfig, logger: logging.Logger
 ) -> None:
     _add_pipeline(kube, {"redis": {"appendfsync": "sometimes"}})
-    with pytest.raises(kopf.PermanentError, match="invalid spec"):
+    with pytest.raises(kopf.PermanentError, match="invalid pipeline"):
         await _run(kube, config, logger)

@@ -25,8 +25,15 @@ def test_deployment_runs_ingest_with_probes_and_settings() -> None:
     variables = env_of(main)
     assert variables["AUDITPIPE_PORT"] == "8700"
     assert variables["AUDITPIPE_REDIS_URL"] == "redis://:$(REDIS_PASSWORD)@audit-redis:6379/0"
+    assert variables["AUDITPIPE_MIN_REPLICA_ACKS"] == "0"
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert "auditpipe.dev/settings-hash" in annotations
+
+
+def test_ingest_waits_for_the_replicas_the_failover_policy_asks_for() -> None:
+    spec = {"redis": {"replicas": 3}, "failover": {"redisReplicaAcks": 2}}
+    main = find(_objects(spec), "Deployment", "audit-ingest")["spec"]["template"]["spec"]
+    assert env_of(main["containers"][0])["AUDITPIPE_MIN_REPLICA_ACKS"] == "2"
 
 
 def test_settings_change_rolls_the_pods() -> None:

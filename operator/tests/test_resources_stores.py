@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -44,13 +45,33 @@ def test_redis_statefulset_volume_services_and_config() -> None:
     pod = sts["template"]["spec"]
     assert {"name": "run", "emptyDir": {"medium": "Memory"}} in pod["volumes"]
     variables = env_of(pod["containers"][0])
-    assert variables["PRIMARY_HOST"] == "audit-redis-0.audit-redis-headless.ops.svc"
+    assert variables["PEER_PREFIX"] + "1" + variables["PEER_SUFFIX"] == (
+        "audit-redis-1.audit-redis-headless.ops.svc"
+    )
+    assert [c["name"] for c in pod["containers"]] == ["redis", "role-agent"]
     config = find(objects, "ConfigMap", "audit-redis-config")
     assert "appendonly yes" in config["data"]["redis.conf"]
+    assert "min-replicas-to-write" not in config["data"]["redis.conf"]
+    assert config["data"]["primary"] == "0"
     headless = find(objects, "Service", "audit-redis-headless")["spec"]
     assert headless["clusterIP"] == "None"
     client = find(objects, "Service", "audit-redis")["spec"]
     assert client["selector"]["statefulset.kubernetes.io/pod-name"] == "audit-redis-0"
+
+
+def test_a_promoted_primary_moves_the_service_and_the_config_but_rolls_no_pod() -> None:
+    spec = {"redis": {"replicas": 2}, "failover": {"redisPrimaryLoss": "PromoteReplica"}}
+    before = _objects(spec)
+    after = desired_state(replace(make_pipeline(spec), redis_primary=2))
+    assert find(after, "ConfigMap", "audit-redis-config")["data"]["primary"] == "2"
+    client = find(after, "Service", "audit-redis")["spec"]["selector"]
+    assert client["statefulset.kubernetes.io/pod-name"] == "audit-redis-2"
+    sts_before = find(before, "StatefulSet", "audit-redis")["spec"]
+    sts_after = find(after, "StatefulSet", "audit-redis")["spec"]
+    assert sts_after["replicas"] == 3  # never scale the primary away
+    assert sts_after["template"] == sts_before["template"]
+    conf = find(after, "ConfigMap", "audit-redis-config")["data"]["redis.conf"]
+    assert "min-replicas-to-write 1\nmin-replicas-max-lag 10\n" in conf
 
 
 def test_redis_config_change_rolls_redis() -> None:
@@ -84,6 +105,7 @@ def test_sequencer_is_a_single_writer_on_its_volume() -> None:
     )
     variables = env_of(pod["containers"][0])
     assert variables["AUDITPIPE_RESERVATIONS_PATH"].startswith("/var/lib/auditpipe/sequencer/")
+    assert variables["AUDITPIPE_FENCING"] == "true"
     assert variables["AUDITPIPE_PORT"] == "8701"
     claim = find(objects, "PersistentVolumeClaim", "audit-sequencer-data")["spec"]
     assert claim["storageClassName"] == "fast"

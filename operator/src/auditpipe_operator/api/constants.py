@@ -25,6 +25,9 @@ LABEL_VERSION = "app.kubernetes.io/version"
 LABEL_PIPELINE = f"{GROUP}/pipeline"
 ANNOTATION_SETTINGS_HASH = f"{GROUP}/settings-hash"
 ANNOTATION_RETAINED = f"{GROUP}/retained-from"
+# On the AuditPipeline: the ordinal of the Redis pod that is the primary (default 0). The
+# operator sets it when it promotes a replica; a person may set it to fail over by hand.
+ANNOTATION_REDIS_PRIMARY = f"{GROUP}/redis-primary"
 
 # Longest AuditPipeline name: children add suffixes (``-redis-headless``) and
 # StatefulSet pods add ordinals and a revision hash label, within 63 characters.

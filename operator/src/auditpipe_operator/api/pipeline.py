@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditpipe_operator.api.constants import API_VERSION, KIND
+from auditpipe_operator.api.constants import ANNOTATION_REDIS_PRIMARY, API_VERSION, KIND
 from auditpipe_operator.api.spec import AuditPipelineSpec
 
 
@@ -19,10 +19,20 @@ class Pipeline:
     uid: str
     generation: int
     spec: AuditPipelineSpec
+    redis_primary: int = 0
+
+    @property
+    def redis_pods(self) -> int:
+        """Redis pods to run: the spec's replicas, and never fewer than the primary needs."""
+        return max(self.spec.redis.replicas, self.redis_primary + 1)
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Pipeline:
-        """Parse an object as read from the API server (raises pydantic's ValidationError)."""
+        """Parse an object as read from the API server.
+
+        Raises ``ValueError`` (pydantic's ValidationError is one) for an invalid spec or
+        ``auditpipe.dev/redis-primary`` annotation.
+        """
         meta = body.get("metadata", {})
         return cls(
             name=str(meta["name"]),
@@ -30,6 +40,7 @@ class Pipeline:
             uid=str(meta.get("uid", "")),
             generation=int(meta.get("generation", 0)),
             spec=AuditPipelineSpec.model_validate(body.get("spec") or {}),
+            redis_primary=redis_primary_of(meta),
         )
 
     def owner_reference(self) -> dict[str, Any]:
@@ -42,3 +53,12 @@ class Pipeline:
             "controller": True,
             "blockOwnerDeletion": True,
         }
+
+
+def redis_primary_of(meta: Mapping[str, Any]) -> int:
+    """The Redis primary's ordinal from the annotation (0 without it); ValueError if bad."""
+    raw = (meta.get("annotations") or {}).get(ANNOTATION_REDIS_PRIMARY, "0")
+    text = str(raw).strip()
+    if not text.isdigit() or int(text) > 4:
+        raise ValueError(f"annotation {ANNOTATION_REDIS_PRIMARY}={raw!r}: want an ordinal 0-4")
+    return int(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from auditpipe_operator.api.base import (
     ApiModel,
@@ -52,18 +52,40 @@ class Retention(ApiModel):
 
 
 class Failover(ApiModel):
-    """What happens when the Redis primary or the sequencer disappears."""
+    """What happens when the Redis primary or the sequencer disappears (docs/kubernetes.md)."""
 
     redis_primary_loss: Literal["Manual", "PromoteReplica"] = Field(
         default="Manual",
-        description="Manual: wait for pod 0 to come back (its volume keeps the AOF). "
-        "PromoteReplica: reserved for promoting a replica; not acted upon yet.",
+        description="Manual: wait for the primary pod to come back (its volume keeps the AOF), "
+        "or promote a replica by hand with the auditpipe.dev/redis-primary annotation. "
+        "PromoteReplica: once the primary pod has not been ready for "
+        "redisPromotionGraceSeconds, the operator promotes the ready replica with the lowest "
+        "ordinal; the old primary comes back as its replica. Needs redis.replicas >= 2.",
+    )
+    redis_promotion_grace_seconds: int = Field(
+        default=30,
+        ge=15,
+        le=3600,
+        description="How long the primary pod must have been not ready before a replica is "
+        "promoted. At least 15 s: longer than the 10 s after which a primary cut off from "
+        "every replica refuses writes (min-replicas-max-lag), so the old primary is fenced "
+        "before the new one takes over.",
+    )
+    redis_replica_acks: int = Field(
+        default=0,
+        ge=0,
+        le=4,
+        description="Ingest acknowledges a batch only once this many Redis replicas hold it "
+        "(WAIT). redis.replicas - 1 makes a promotion lose nothing acknowledged; fewer "
+        "leaves the window of a lagging replica (docs/reliability.md).",
     )
     sequencer_loss: Literal["Recreate"] = Field(
         default="Recreate",
         description="The sequencer Deployment uses the Recreate strategy on a ReadWriteOnce "
-        "volume: the old pod is gone before a new one starts, and a new one resumes above "
-        "the durable reservations, so numbers never repeat.",
+        "volume. Each sequencer claims a new fencing epoch at start (kept in Redis and in its "
+        "durable reservations); a sequencer whose epoch is no longer the newest is fenced: "
+        "it never hands out another number. The new one resumes above the durable "
+        "reservations, so numbers never repeat.",
     )
 
 
@@ -119,6 +141,19 @@ class Logging(ApiModel):
 
 class AuditPipelineSpec(ApiModel):
     """Desired state of one audit pipeline."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.failover.redisPrimaryLoss != 'PromoteReplica' || self.redis.replicas >= 2",
+                "failover.redisPrimaryLoss PromoteReplica needs redis.replicas >= 2",
+            ),
+            cel(
+                "self.failover.redisReplicaAcks < self.redis.replicas",
+                "failover.redisReplicaAcks must be below redis.replicas (one pod is the primary)",
+            ),
+        )
+    )
 
     ingest: IngestSpec = Field(default_factory=IngestSpec, description="Ingest API.")
     sequencer: SequencerSpec = Field(default_factory=SequencerSpec, description="Sequencer.")

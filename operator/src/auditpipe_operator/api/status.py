@@ -65,6 +65,7 @@ class AuditPipelineStatus(ApiModel):
     conditions: list[Condition] = Field(default_factory=list, description="Conditions.")
     components: Components = Field(default_factory=Components, description="Ready counts.")
     endpoints: Endpoints = Field(default_factory=Endpoints, description="Endpoints.")
+    redis_primary: str | None = Field(default=None, description="The Redis primary pod.")
     credentials_secret: str | None = Field(
         default=None,
         description="Name of the Secret holding the bootstrap API key (the key is never here).",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import kopf
-from pydantic import ValidationError
 
 from auditpipe_operator.api.constants import API_VERSION, KIND, LABEL_PIPELINE
 from auditpipe_operator.api.pipeline import Pipeline
@@ -44,7 +43,7 @@ async def _parent(kube: Kube, child: Manifest) -> Pipeline | None:
         return None
     try:
         return Pipeline.from_body(body)
-    except ValidationError:
+    except ValueError:
         return None
 
 

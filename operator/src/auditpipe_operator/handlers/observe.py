@@ -57,7 +57,7 @@ def _expected(pipeline: Pipeline) -> dict[str, tuple[str, int]]:
         "sequencer": ("Deployment", spec.sequencer.replicas),
         "worker": ("Deployment", worker if worker is not None else spec.worker.replicas),
         "query": ("Deployment", spec.query.replicas if spec.query.enabled else 0),
-        "redis": ("StatefulSet", spec.redis.replicas),
+        "redis": ("StatefulSet", pipeline.redis_pods),
         "clickhouse": ("StatefulSet", 1),
     }
 

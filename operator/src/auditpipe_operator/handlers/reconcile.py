@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from pydantic import ValidationError
 
 from auditpipe_operator.api.pipeline import Pipeline
 from auditpipe_operator.config import OperatorConfig
 from auditpipe_operator.handlers.errors import as_kopf_error, reason_of
+from auditpipe_operator.handlers.failover import promote_redis
 from auditpipe_operator.handlers.observe import observe
 from auditpipe_operator.handlers.status import Problem, build_status, write_status
 from auditpipe_operator.kube.client import Kube, Manifest, ObjectRef
@@ -76,8 +76,8 @@ def parse(body: Mapping[str, Any]) -> Pipeline:
     """The pipeline, or a PermanentError: a spec the models refuse will not get better."""
     try:
         return Pipeline.from_body(body)
-    except ValidationError as exc:
-        raise kopf.PermanentError(f"invalid spec: {exc.error_count()} error(s): {exc}") from exc
+    except ValueError as exc:
+        raise kopf.PermanentError(f"invalid pipeline: {exc}") from exc
 
 
 async def reconcile(
@@ -91,7 +91,9 @@ async def reconcile(
     pipeline = parse(body)
     problem: Problem | None = None
     failure: KubeError | None = None
+    now = clock()
     try:
+        pipeline = await promote_redis(kube, pipeline, now, logger)
         await apply_all(kube, pipeline, config, logger)
     except KubeError as exc:
         failure, problem = exc, (reason_of(exc), str(exc))
@@ -99,7 +101,7 @@ async def reconcile(
     try:
         states = await observe(kube, pipeline)
         previous = body.get("status") or {}
-        status = build_status(pipeline, states, problem, previous, clock())
+        status = build_status(pipeline, states, problem, previous, now)
         await write_status(kube, pipeline, status, previous)
     except KubeError as exc:
         logger.warning("status not written: %s", exc)

@@ -19,6 +19,7 @@ from auditpipe_operator.kube.client import Kube, ObjectRef
 from auditpipe_operator.resources.apps import SEQUENCER_PORT
 from auditpipe_operator.resources.config import credentials_name
 from auditpipe_operator.resources.meta import child_name
+from auditpipe_operator.resources.redis import primary_pod
 from auditpipe_operator.resources.worker import retention_env
 
 Problem = tuple[str, str]  # (reason, message) of a failed reconciliation
@@ -103,6 +104,7 @@ def build_status(
         "conditions": dated(verdicts, previous.get("conditions", []), pipeline.generation, now),
         "components": {n: {"desired": s.desired, "ready": s.ready} for n, s in states.items()},
         "endpoints": endpoints(pipeline),
+        "redisPrimary": primary_pod(pipeline),
         "credentialsSecret": credentials_name(pipeline),
     }
 

@@ -35,6 +35,7 @@ _KINDS = [
     KindInfo("v1", "Service", "services"),
     KindInfo("v1", "ServiceAccount", "serviceaccounts"),
     KindInfo("v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
+    KindInfo("v1", "Pod", "pods"),
     KindInfo("apps/v1", "Deployment", "deployments"),
     KindInfo("apps/v1", "StatefulSet", "statefulsets"),
     KindInfo("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from auditpipe_operator.api.base import ResourceRequirements
 from auditpipe_operator.api.pipeline import Pipeline
 from auditpipe_operator.resources.apps import (
     INGEST_PORT,
@@ -26,12 +25,9 @@ from auditpipe_operator.resources.exposure import (
     service,
 )
 from auditpipe_operator.resources.meta import Manifest, child_name
-from auditpipe_operator.resources.pods import container, env, secret_env
+from auditpipe_operator.resources.pods import HELPER_RESOURCES, container, env, secret_env
 
 COMPONENT = "ingest"
-INIT_RESOURCES = ResourceRequirements(
-    requests={"cpu": "10m", "memory": "16Mi"}, limits={"memory": "64Mi"}
-)
 
 # Registers the bootstrap key the way auditpipe_common.apikeys stores keys: the SHA-256
 # of the key as a field of {prefix}:apikeys. HSETNX keeps an existing registration.
@@ -62,15 +58,21 @@ def register_key_container(pipeline: Pipeline) -> Manifest:
     ]
     command = ["sh", "-c", REGISTER_KEY_SCRIPT]
     return container(
-        pipeline, "register-key", redis.image, INIT_RESOURCES, command=command, env=variables
+        pipeline, "register-key", redis.image, HELPER_RESOURCES, command=command, env=variables
     )
 
 
 def ingest_deployment(pipeline: Pipeline) -> Manifest:
     """The ingest Deployment (no replica count when an HPA owns it)."""
     spec = pipeline.spec
+    acks = env("AUDITPIPE_MIN_REPLICA_ACKS", spec.failover.redis_replica_acks)
     main = app_container(
-        pipeline, COMPONENT, spec.images.ingest, spec.ingest.resources, port=INGEST_PORT
+        pipeline,
+        COMPONENT,
+        spec.images.ingest,
+        spec.ingest.resources,
+        port=INGEST_PORT,
+        extra_env=[acks],
     )
     template = app_template(
         pipeline, COMPONENT, main, init_containers=[register_key_container(pipeline)]

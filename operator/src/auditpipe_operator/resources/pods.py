@@ -9,6 +9,11 @@ from auditpipe_operator.api.base import ImageRef, ResourceRequirements
 from auditpipe_operator.api.pipeline import Pipeline
 from auditpipe_operator.resources.meta import Manifest, labels, selector_labels
 
+# Resources of the small shell helpers (init containers, the Redis role agent).
+HELPER_RESOURCES = ResourceRequirements(
+    requests={"cpu": "10m", "memory": "16Mi"}, limits={"memory": "64Mi"}
+)
+
 
 def pod_security_context(pipeline: Pipeline) -> Manifest:
     """The pod-level security context from ``spec.security``."""

@@ -25,6 +25,8 @@ def sequencer_deployment(pipeline: Pipeline) -> Manifest:
     variables = [
         env("AUDITPIPE_RESERVATIONS_PATH", f"{DATA_DIR}/reservations.json"),
         env("AUDITPIPE_RESERVE_BLOCK", spec.sequencer.reserve_block),
+        # A new sequencer fences the one it replaces (failover.sequencerLoss).
+        env("AUDITPIPE_FENCING", "true"),
     ]
     mounts = [{"name": "data", "mountPath": DATA_DIR}]
     main = app_container(
