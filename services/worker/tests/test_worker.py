@@ -2,83 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
 
 import pytest
-from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from auditpipe_common.schema import AuditEvent, EventBatch
-from auditpipe_common.store import EventFilter, Store
+from auditpipe_common.store import Store
 from auditpipe_common.streams import BATCH_FIELD, GROUP, ensure_group, shard_for, stream_key
-from auditpipe_common.timeutil import now_us
+from auditpipe_worker.batch import Entry
 from auditpipe_worker.consumer import Worker
-from auditpipe_worker.settings import WorkerSettings
+from services.worker.tests.helpers import SHARDS, count, events, publish, run_until, settings
 
 pytestmark = pytest.mark.integration
-SHARDS = 2
-
-
-def events(tenant: str, n: int, start: int = 1) -> list[AuditEvent]:
-    out = []
-    for i in range(start, start + n):
-        ev = AuditEvent(
-            tenant=tenant,
-            seq=i,
-            idempotency_key=str(uuid.uuid4()),
-            occurred_at=now_us(),
-            received_at=now_us(),
-            action="read",
-        )
-        ev.actor.id = "u"
-        out.append(ev)
-    return out
-
-
-async def publish(redis: Redis, batch: list[AuditEvent]) -> str:
-    stream = stream_key("auditpipe", shard_for(batch[0].tenant, SHARDS))
-    payload = EventBatch(events=batch).SerializeToString()
-    entry_id: bytes = await redis.xadd(stream, {BATCH_FIELD: payload})
-    return entry_id.decode()
-
-
-def settings(redis_url: str, store: Store, consumer: str) -> WorkerSettings:
-    return WorkerSettings(
-        redis_url=SecretStr(redis_url),
-        store_database=store.database,
-        stream_shards=SHARDS,
-        consumer=consumer,
-        batch_wait_ms=20,
-        lease_ms=1000,
-        retry_max_ms=50,
-    )
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-async def run_until(worker: Worker, done: Callable[[], bool], limit_s: float = 30) -> None:
-    task = asyncio.create_task(worker.run())
-    deadline = time.monotonic() + limit_s
-    try:
-        while not done():
-            assert time.monotonic() < deadline, "worker did not finish in time"
-            assert not task.done(), task.exception()
-            await asyncio.sleep(0.05)
-    finally:
-        worker.stop()
-        await task
-
-
-def count(store: Store, tenant: str) -> dict[str, int]:
-    return store.stats(EventFilter(tenant=tenant))
 
 
 async def test_the_same_batch_queued_twice_is_stored_once(
@@ -107,12 +42,16 @@ async def test_entries_of_a_dead_consumer_are_reclaimed_and_stored_once(
     await ensure_group(redis, stream)
     await publish(redis, batch)
     await publish(redis, events("acme", 5, start=51))
-    # "dead" reads both entries, inserts the first one's events, and dies before acking.
-    await redis.xreadgroup(GROUP, "dead", {stream: ">"}, count=10)
+    # "dead" leases the shard, reads both entries, stores the first one's events and dies
+    # before acking; its lease runs out.
+    lease = f"auditpipe:lease:{shard_for('acme', SHARDS)}"
+    await redis.set(lease, "dead", px=5000)
+    reply = await redis.xreadgroup(GROUP, "dead", {stream: ">"}, count=10)
+    first_id = reply[0][1][0][0].decode()
     dead = Worker(settings(redis_url, store, "dead"), redis, store)
-    await dead._sink.write({"acme": batch}, _always)
+    await dead._sink.write([Entry(stream, first_id, b"", batch)], _always)
     assert count(store, "acme")["count"] == 50
-    await redis.set(f"auditpipe:lease:{shard_for('acme', SHARDS)}", "dead", px=300)
+    await redis.set(lease, "dead", px=300)
 
     worker = Worker(settings(redis_url, store, "w2"), redis, store)
     await run_until(worker, lambda: worker.totals.stored + worker.totals.duplicates >= 55)

@@ -49,3 +49,15 @@ class StoreSettings(BaseSettings):
     retention_days: int = Field(
         default=400, ge=1, le=36500, description="Default retention, counted from received_at."
     )
+
+
+class LogSettings(BaseSettings):
+    """The verifiable logs: the deployment name that every log's origin carries."""
+
+    model_config = SettingsConfigDict(env_prefix="AUDITPIPE_", extra="ignore")
+
+    log_deployment: str = Field(
+        default="local",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Deployment name in every log origin: auditpipe/<deployment>/<tenant>.",
+    )

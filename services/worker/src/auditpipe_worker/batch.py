@@ -20,6 +20,11 @@ class Entry:
     events: list[AuditEvent] = field(default_factory=list)
     error: str = ""
 
+    @property
+    def shard(self) -> int:
+        """The shard number of the entry's stream (``{prefix}:events:{shard}``)."""
+        return int(self.stream.rsplit(":", 1)[1])
+
 
 def decode_entry(stream: str, entry_id: str, fields: dict[bytes, bytes] | None) -> Entry:
     """Decode one entry; a missing (trimmed) or broken payload sets ``error``."""

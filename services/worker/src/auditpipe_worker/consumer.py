@@ -4,11 +4,13 @@ Order of operations per batch (the exactly-once argument):
 
 1. read entries (own pending ones first after taking a shard over),
 2. decode; undecodable or trimmed entries go to the dead-letter stream,
-3. drop duplicates against the store and insert the rest (``Sink``),
+3. replay any interrupted log batch of these shards, drop duplicates against
+   the store, give the rest their log positions and insert them (``Sink``),
 4. only then ``XACK`` and ``XDEL`` the entries.
 
 A crash anywhere before 4 leaves the entries pending; whoever owns the shard
-next claims them (``XAUTOCLAIM``) and step 3 stores nothing twice.
+next claims them (``XAUTOCLAIM``) and step 3 stores nothing twice. Between
+batches the worker also signs the checkpoints that are due by time.
 """
 
 from __future__ import annotations
@@ -24,15 +26,20 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from auditpipe_common.errors import AuditpipeError
 from auditpipe_common.logging import get_logger
 from auditpipe_common.store import Store
+from auditpipe_common.store.logtables import LogTables
 from auditpipe_common.streams import GROUP, ensure_group, stream_key
-from auditpipe_worker.batch import Entry, decode_entry, unique_by_tenant
+from auditpipe_common.tlog import load_private_key
+from auditpipe_worker.batch import Entry, decode_entry
 from auditpipe_worker.deadletter import DeadLetters
 from auditpipe_worker.faults import UnavailableStore
 from auditpipe_worker.leases import ShardLeases
+from auditpipe_worker.logheads import LogHeads
+from auditpipe_worker.logwriter import LogWriter, Signers
 from auditpipe_worker.settings import WorkerSettings
-from auditpipe_worker.sink import EventStore, OwnershipLost, Sink, SinkResult
+from auditpipe_worker.sink import OwnershipLost, Sink, SinkResult
 
 log = get_logger(__name__)
 
@@ -51,13 +58,18 @@ class Worker:
             settings.lease_ms,
         )
         self.deadletters = DeadLetters(redis, settings.key_prefix)
-        sink_store: EventStore = store
+        sink_store: Store | UnavailableStore = store
         if settings.fault_store_unavailable_s:
             sink_store = UnavailableStore(
                 store, settings.fault_store_unavailable_s, settings.fault_store_mode
             )
+        self.log_writer = log_writer(settings, redis, LogTables(sink_store))
         self._sink = Sink(
-            sink_store, settings.retention_for, self.deadletters, settings.retry_max_ms / 1000
+            sink_store,
+            settings.retention_for,
+            self.deadletters,
+            settings.retry_max_ms / 1000,
+            self.log_writer,
         )
         self._pending_first: set[int] = set()
         self._stopping = asyncio.Event()
@@ -80,6 +92,8 @@ class Worker:
                 except RedisError as exc:  # Redis restarting or failing over: wait, go on
                     log.warning("redis unavailable", error=str(exc))
                     self._last_refresh = 0.0
+                    if self.log_writer:  # Redis may come back without the latest log heads
+                        self.log_writer.forget()
                     await self._sleep(0.5)
         finally:
             with contextlib.suppress(RedisError):
@@ -93,6 +107,11 @@ class Worker:
             await self._process(entries)
         elif not self._leases.owned:
             await self._sleep(self._s.lease_ms / 4000)
+        if self.log_writer:
+            try:
+                await self.log_writer.sign_due()
+            except AuditpipeError as exc:
+                log.warning("checkpoint not signed yet", error=str(exc))
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -103,7 +122,10 @@ class Worker:
         if now - self._last_refresh < self._s.lease_ms / 3000:
             return
         self._last_refresh = now
-        for shard in await self._leases.refresh():
+        gained = await self._leases.refresh()
+        if gained and self.log_writer:  # another worker may have written these logs meanwhile
+            self.log_writer.forget()
+        for shard in gained:
             await self._claim(shard)
         await self._find_orphans()
 
@@ -188,16 +210,15 @@ class Worker:
         for entry in entries:
             if entry.error:
                 await self.deadletters.put(entry.stream, entry.entry_id, entry.error, entry.payload)
-        shards = {int(e.stream.rsplit(":", 1)[1]) for e in entries}
+        shards = {e.shard for e in entries}
 
         async def still_owner() -> bool:
             return all([await self._leases.holds(s) for s in shards])
 
         if self._s.fault_kill_before_insert:
             os.kill(os.getpid(), signal.SIGKILL)
-        unique = unique_by_tenant(entries)
         try:
-            result = await self._sink.write(unique, still_owner)
+            result = await self._sink.write(entries, still_owner, self._read_entries)
         except OwnershipLost as exc:
             log.warning("batch abandoned", reason=str(exc), entries=len(entries))
             self._leases.owned -= shards
@@ -205,7 +226,6 @@ class Worker:
         if self._s.fault_kill_after_insert and result.stored:
             os.kill(os.getpid(), signal.SIGKILL)
         await self._ack(entries)
-        result.duplicates += sum(len(e.events) for e in entries) - sum(map(len, unique.values()))
         self.totals.stored += result.stored
         self.totals.duplicates += result.duplicates
         self.totals.dead += result.dead
@@ -216,6 +236,19 @@ class Worker:
             duplicates=result.duplicates,
             dead=result.dead,
         )
+
+    async def _read_entries(self, shard: int, ids: list[str]) -> list[Entry]:
+        """Entries of ``shard`` by id, in the given order (for replaying an intent)."""
+        stream = stream_key(self._s.key_prefix, shard)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.xrange(stream, entry_id, entry_id)
+            replies = await pipe.execute()
+        entries = []
+        for entry_id, reply in zip(ids, replies, strict=True):
+            fields = reply[0][1] if reply else None
+            entries.append(decode_entry(stream, entry_id, fields))
+        return entries
 
     async def _ack(self, entries: Iterable[Entry]) -> None:
         by_stream: dict[str, list[str]] = {}
@@ -231,3 +264,20 @@ class Worker:
 def _name(consumer: dict[str, Any]) -> str:
     name = consumer["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def log_writer(settings: WorkerSettings, redis: Redis, tables: LogTables) -> LogWriter | None:
+    """The tenants' log writer, or None when the log is switched off (benchmarks only)."""
+    if not settings.log_enabled:
+        return None
+    keys = [load_private_key(path) for path in settings.log_key_files]
+    if not keys:
+        log.warning("no log signing key (AUDITPIPE_LOG_KEY_FILES): checkpoints are not signed")
+    return LogWriter(
+        LogHeads(redis, settings.key_prefix, settings.consumer),
+        tables,
+        Signers(settings.log_deployment, keys),
+        settings.retention_for,
+        settings.checkpoint_events,
+        settings.checkpoint_interval_s,
+    )

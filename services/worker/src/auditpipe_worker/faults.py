@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from auditpipe_common.store import EventColumns, Store
 from auditpipe_common.store.client import classify
@@ -46,3 +46,27 @@ class UnavailableStore:
         """As :meth:`Store.insert`, failing while the fault lasts."""
         self._check()
         self._store.insert(rows)
+
+    @property
+    def database(self) -> str:
+        """The wrapped store's database."""
+        return self._store.database
+
+    @property
+    def table(self) -> str:
+        """The wrapped store's events table."""
+        return self._store.table
+
+    def query_rows(
+        self, sql: str, params: dict[str, Any] | None = None, binary: Sequence[str] = ()
+    ) -> list[tuple[Any, ...]]:
+        """As :meth:`Store.query_rows`, failing while the fault lasts."""
+        self._check()
+        return self._store.query_rows(sql, params, binary)
+
+    def insert_columns(
+        self, table: str, names: Sequence[str], columns: list[list[Any]], token: str
+    ) -> None:
+        """As :meth:`Store.insert_columns`, failing while the fault lasts."""
+        self._check()
+        self._store.insert_columns(table, names, columns, token)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 from pydantic import Field
 
-from auditpipe_common.settings import BaseServiceSettings, StoreSettings
+from auditpipe_common.settings import BaseServiceSettings, LogSettings, StoreSettings
 from auditpipe_worker.faults import StoreFault
 
 
@@ -15,7 +16,7 @@ def _default_consumer() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
-class WorkerSettings(BaseServiceSettings, StoreSettings):
+class WorkerSettings(BaseServiceSettings, StoreSettings, LogSettings):
     """Settings of the worker."""
 
     consumer: str = Field(default_factory=_default_consumer, min_length=1)
@@ -44,6 +45,20 @@ class WorkerSettings(BaseServiceSettings, StoreSettings):
         default="unavailable",
         description="Fault injection for tests only: how the store fails while "
         "fault_store_unavailable_s lasts.",
+    )
+    log_enabled: bool = Field(
+        default=True,
+        description="Append stored events to the tenants' verifiable logs. Switch off only to "
+        "measure what the log costs: events stored without it have no log position.",
+    )
+    log_key_files: list[Path] = Field(
+        default_factory=list,
+        description="Ed25519 private key files (PEM or base64 seed) that sign checkpoints, "
+        'JSON list; every key signs (two keys during a rotation). Example: ["/keys/log.pem"].',
+    )
+    checkpoint_events: int = Field(default=10_000, ge=1, description="Sign after this many.")
+    checkpoint_interval_s: float = Field(
+        default=10.0, gt=0, description="Sign at least this often while a log grows."
     )
     tenant_retention_days: dict[str, int] = Field(
         default_factory=dict, description='Per-tenant retention, JSON: {"tenant": days}.'

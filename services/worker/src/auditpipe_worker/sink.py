@@ -1,33 +1,46 @@
-"""Writing events to the store exactly once.
+"""Writing events to the store exactly once, and into each tenant's verifiable log.
 
 For each batch: drop keys the store already has (the ``by_key`` projection
-makes that a primary-key read), insert the rest in one block with a
-deduplication token, and only then let the caller acknowledge. A crash
-between insert and acknowledge is harmless: the redelivered events are found
-by the key check and not inserted again. Transient store errors are retried
-with capped exponential backoff, for as long as this worker still owns the
-shards; a permanent error is bisected down to the rows the store refuses,
-which go to the dead-letter stream while the others are stored.
+makes that a primary-key read); dead-letter rows the table's constraints
+would refuse; give the rest their log positions (:mod:`auditpipe_worker.logwriter`);
+insert them in one block with a deduplication token; record the log batch;
+only then let the caller acknowledge. A crash between insert and acknowledge
+is harmless: the redelivered events are found by the key check, and an
+interrupted log batch is replayed from its intent before anything else.
+Transient store errors are retried with capped exponential backoff, for as
+long as this worker still owns the shards. A permanent error is bisected
+down to the rows the store refuses: they go to the dead-letter stream, and
+in the log a *tombstone* (event ``auditpipe.rejected``, the same key and
+``seq``, the SHA-256 of the refused event) takes the position, so the log
+never has a hole.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import hashlib
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol, TypeVar
 
 from auditpipe_common.errors import PermanentError, TransientError
 from auditpipe_common.logging import get_logger
 from auditpipe_common.schema import AuditEvent
 from auditpipe_common.store import EventColumns
+from auditpipe_common.store.rows import constraint_violation
+from auditpipe_worker.batch import Entry, unique_by_tenant
 from auditpipe_worker.deadletter import DeadLetters
+from auditpipe_worker.logheads import LeaseLost
+from auditpipe_worker.logwriter import EntryReader, LogWriter, Plan
 
 log = get_logger(__name__)
 
 KEY_CHECK_CHUNK = 5000
+TOMBSTONE = "auditpipe.rejected"
 T = TypeVar("T")
+Owner = Callable[[], Awaitable[bool]]
 
 
 class EventStore(Protocol):
@@ -55,8 +68,23 @@ class SinkResult:
     dead: int = 0
 
 
+def tombstone(ev: AuditEvent) -> AuditEvent:
+    """The event that takes the log position of ``ev`` when the store refuses ``ev``."""
+    digest = hashlib.sha256(ev.SerializeToString(deterministic=True)).hexdigest()
+    return AuditEvent(
+        tenant=ev.tenant,
+        seq=ev.seq,
+        idempotency_key=ev.idempotency_key,
+        occurred_at=ev.received_at,
+        received_at=ev.received_at,
+        event=TOMBSTONE,
+        action=TOMBSTONE,
+        attributes=json.dumps({"refused_event_sha256": digest}),
+    )
+
+
 class Sink:
-    """Deduplicates and inserts batches of events."""
+    """Deduplicates, positions and inserts batches of events."""
 
     def __init__(
         self,
@@ -64,69 +92,131 @@ class Sink:
         retention_for: Callable[[str], int],
         deadletters: DeadLetters,
         retry_max_s: float,
+        writer: LogWriter | None = None,
     ) -> None:
         self._store = store
         self._retention_for = retention_for
         self._dead = deadletters
         self._retry_max_s = retry_max_s
+        self._writer = writer
 
     async def write(
-        self, by_tenant: dict[str, list[AuditEvent]], still_owner: Callable[[], Awaitable[bool]]
+        self, entries: list[Entry], still_owner: Owner, read: EntryReader | None = None
     ) -> SinkResult:
-        """Store every new event of ``by_tenant`` exactly once."""
+        """Store every new event of ``entries`` exactly once (in its log, with ``read``)."""
         result = SinkResult()
-        fresh: list[AuditEvent] = []
+        by_tenant = unique_by_tenant(entries)
+        result.duplicates = sum(len(e.events) for e in entries) - sum(map(len, by_tenant.values()))
+        writer = self._writer
+        replayed: set[tuple[str, str]] = set()
+        if writer and read:
+            for shard in sorted({e.shard for e in entries}):
+                pending = await self._retry(partial(writer.recovery_plan, shard, read), still_owner)
+                if pending:
+                    await self._store_plan(writer, pending, result, still_owner)
+                    replayed |= {
+                        (t, ev.idempotency_key) for t, evs in pending.events() for ev in evs
+                    }
+        fresh = {}
         for tenant, events in by_tenant.items():
-            known = await self._retry(functools.partial(self._known, tenant, events), still_owner)
-            result.duplicates += len(known)
-            fresh += [ev for ev in events if ev.idempotency_key not in known]
-        await self._insert(fresh, result, still_owner)
+            known = await self._retry(partial(self._known, tenant, events), still_owner)
+            result.duplicates += sum((tenant, key) not in replayed for key in known)
+            new = [ev for ev in events if ev.idempotency_key not in known]
+            fresh[tenant] = await self._valid(new, result)
+        if writer is None:
+            await self._insert(
+                [(ev, 0) for evs in fresh.values() for ev in evs], result, still_owner
+            )
+            return result
+        shard_of = {ev.tenant: e.shard for e in entries for ev in e.events}
+        ids: dict[int, list[str]] = {}
+        for e in entries:
+            ids.setdefault(e.shard, []).append(e.entry_id)
+        plan = await self._retry(partial(self._commit, writer, fresh, shard_of, ids), still_owner)
+        await self._store_plan(writer, plan, result, still_owner)
         return result
 
-    def _known(self, tenant: str, events: list[AuditEvent]) -> set[str]:
+    @staticmethod
+    async def _commit(
+        writer: LogWriter,
+        fresh: dict[str, list[AuditEvent]],
+        shard_of: dict[str, int],
+        ids: dict[int, list[str]],
+    ) -> Plan:
+        try:
+            return await writer.commit(fresh, shard_of, ids)
+        except LeaseLost as exc:
+            raise OwnershipLost(str(exc)) from exc
+
+    async def _known(self, tenant: str, events: list[AuditEvent]) -> set[str]:
         keys = [ev.idempotency_key for ev in events]
         found: set[str] = set()
         for i in range(0, len(keys), KEY_CHECK_CHUNK):
-            found |= self._store.existing_keys(tenant, keys[i : i + KEY_CHECK_CHUNK])
+            chunk = keys[i : i + KEY_CHECK_CHUNK]
+            found |= await asyncio.to_thread(self._store.existing_keys, tenant, chunk)
         return found
 
-    def _rows(self, events: list[AuditEvent]) -> EventColumns:
-        rows = EventColumns()
+    async def _valid(self, events: list[AuditEvent], result: SinkResult) -> list[AuditEvent]:
+        """The events the store can take; the others go to the dead-letter stream."""
+        keep = []
         for ev in events:
-            rows.append(ev, self._retention_for(ev.tenant))
-        return rows
+            problem = constraint_violation(ev)
+            if problem is None:
+                keep.append(ev)
+                continue
+            await self._dead.put(ev.tenant, ev.idempotency_key, problem, ev.SerializeToString())
+            result.dead += 1
+        return keep
+
+    async def _store_plan(
+        self, writer: LogWriter, plan: Plan, result: SinkResult, still_owner: Owner
+    ) -> None:
+        """Insert a committed plan's rows, tombstone refused ones, record the log batch."""
+        rows = [(ev, a.start + i) for a in plan.appends.values() for i, ev in enumerate(a.events)]
+        refused = await self._insert(rows, result, still_owner)
+        for ev, position in refused:
+            stone = tombstone(ev)
+            await self._retry(partial(self._put, [(stone, position)]), still_owner)
+            plan.appends[ev.tenant].replace(position, stone)
+        if refused:
+            changed = sorted({ev.tenant for ev, _ in refused})
+            await self._retry(partial(writer.amend, plan, changed), still_owner)
+        await self._retry(partial(writer.finish, plan), still_owner)
+
+    async def _put(self, rows: list[tuple[AuditEvent, int]]) -> None:
+        block = EventColumns()
+        for ev, position in rows:
+            block.append(ev, self._retention_for(ev.tenant), position)
+        await asyncio.to_thread(self._store.insert, block)
 
     async def _insert(
-        self,
-        events: list[AuditEvent],
-        result: SinkResult,
-        still_owner: Callable[[], Awaitable[bool]],
-    ) -> None:
-        if not events:
-            return
-        rows = self._rows(events)
+        self, rows: list[tuple[AuditEvent, int]], result: SinkResult, still_owner: Owner
+    ) -> list[tuple[AuditEvent, int]]:
+        """Insert ``rows``; returns those the store refused (dead-lettered)."""
+        if not rows:
+            return []
         try:
-            await self._retry(lambda: self._store.insert(rows), still_owner)
-            result.stored += len(events)
+            await self._retry(lambda: self._put(rows), still_owner)
+            result.stored += len(rows)
+            return []
         except PermanentError as exc:
-            if len(events) == 1:
-                ev = events[0]
-                await self._dead.put(
-                    ev.tenant, ev.idempotency_key, str(exc), ev.SerializeToString()
+            if len(rows) > 1:
+                half = len(rows) // 2
+                return await self._insert(rows[:half], result, still_owner) + await self._insert(
+                    rows[half:], result, still_owner
                 )
-                result.dead += 1
-                return
-            half = len(events) // 2
-            await self._insert(events[:half], result, still_owner)
-            await self._insert(events[half:], result, still_owner)
+            ev = rows[0][0]
+            await self._dead.put(ev.tenant, ev.idempotency_key, str(exc), ev.SerializeToString())
+            result.dead += 1
+            return rows
 
-    async def _retry(self, op: Callable[[], T], still_owner: Callable[[], Awaitable[bool]]) -> T:
+    async def _retry(self, op: Callable[[], Awaitable[T]], still_owner: Owner) -> T:
         delay = 0.05
         while True:
             if not await still_owner():
                 raise OwnershipLost("shard lease lost; leaving the batch to its new owner")
             try:
-                return await asyncio.to_thread(op)
+                return await op()
             except TransientError as exc:
                 log.warning("store unavailable, retrying", error=str(exc), delay_s=delay)
                 await asyncio.sleep(delay)

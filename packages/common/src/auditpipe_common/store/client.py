@@ -86,7 +86,8 @@ class Store:
     def ensure_schema(self) -> None:
         """Create the database and tables if they do not exist."""
         self._call(lambda: self._client.command(ddl.create_database(self.database)))
-        self._call(lambda: self._client.command(ddl.create_events(self.database)))
+        for create in (ddl.create_events, ddl.create_log_batches, ddl.create_checkpoints):
+            self._call(lambda c=create: self._client.command(c(self.database)))  # type: ignore[misc]
         for statement in ddl.migrations(self.database):
             self._call(lambda s=statement: self._client.command(s))  # type: ignore[misc]
 
@@ -104,16 +105,20 @@ class Store:
 
     def insert(self, rows: EventColumns) -> None:
         """Insert rows with a deduplication token derived from their keys."""
-        if not rows:
-            return
-        settings = {"insert_deduplication_token": dedup_token(rows.keys)}
+        if rows:
+            self.insert_columns(ddl.EVENTS_TABLE, COLUMNS, rows.columns, dedup_token(rows.keys))
+
+    def insert_columns(
+        self, table: str, names: Sequence[str], columns: list[list[Any]], token: str
+    ) -> None:
+        """Insert one column-oriented block into ``table`` with a deduplication token."""
         self._call(
             lambda: self._client.insert(
-                self.table,
-                rows.columns,
-                column_names=list(COLUMNS),
+                f"{self.database}.{table}",
+                columns,
+                column_names=list(names),
                 column_oriented=True,
-                settings=settings,
+                settings={"insert_deduplication_token": token},
             )
         )
 
@@ -155,10 +160,23 @@ class Store:
             "max_seq": int(hi) if count else 0,
         }
 
-    def query_rows(self, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run a read-only query (counts and checks in the CLI and tests)."""
-        result = self._call(lambda: self._client.query(sql, parameters=params or {}))
+    def query_rows(
+        self,
+        sql: str,
+        params: dict[str, Any] | None = None,
+        binary: Sequence[str] = (),
+    ) -> list[tuple[Any, ...]]:
+        """Run a read-only query; the String columns named in ``binary`` come back as bytes."""
+        formats: dict[str, str | dict[str, str]] = {name: "bytes" for name in binary}
+        result = self._call(
+            lambda: self._client.query(sql, parameters=params or {}, column_formats=formats)
+        )
         return [tuple(r) for r in result.result_rows]
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        """Run a statement that changes data or schema, waiting for mutations to finish."""
+        settings = {"mutations_sync": 2}
+        self._call(lambda: self._client.command(sql, parameters=params, settings=settings))
 
     def close(self) -> None:
         """Release the connection."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from auditpipe_common.eventjson import OUTCOME_BY_NAME, OUTCOME_NAMES
 from auditpipe_common.schema import AuditEvent
+from auditpipe_common.timeutil import MAX_US, MIN_US
 
 # (column, field path in AuditEvent): the one mapping between table and message.
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -37,7 +38,7 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("clock_skewed", "clock_skewed"),
 )
 PATHS = tuple(path for _, path in FIELDS)
-COLUMNS: tuple[str, ...] = (*(column for column, _ in FIELDS), "retention_days")
+COLUMNS: tuple[str, ...] = (*(column for column, _ in FIELDS), "retention_days", "log_index")
 _OUTCOME = PATHS.index("outcome")
 _TIMES = {"occurred_at", "received_at"}
 _values = operator.attrgetter(*PATHS)
@@ -57,9 +58,9 @@ class EventColumns:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def append(self, ev: AuditEvent, retention_days: int) -> None:
-        """Add one event as a row."""
-        values = [*_values(ev), retention_days]
+    def append(self, ev: AuditEvent, retention_days: int, log_index: int = 0) -> None:
+        """Add one event as a row (at ``log_index`` in its tenant's log)."""
+        values = [*_values(ev), retention_days, log_index]
         values[_OUTCOME] = OUTCOME_NAMES.get(ev.outcome, "")
         for column, value in zip(self.columns, values, strict=True):
             column.append(value)
@@ -83,3 +84,20 @@ def event_from_row(row: Sequence[Any]) -> AuditEvent:
         elif value:  # leave empty sub-messages absent, as the client sent them
             setattr(getattr(ev, group), name, value)
     return ev
+
+
+def constraint_violation(ev: AuditEvent) -> str | None:
+    """Why the events table would refuse ``ev`` (its CHECK constraints and column ranges).
+
+    The worker asks before giving an event a log position, so a row the store
+    must refuse never takes a place in a tenant's log.
+    """
+    if ev.seq <= 0:
+        return "violates constraint seq_positive: seq must be > 0"
+    if not ev.idempotency_key:
+        return "violates constraint key_present: idempotency_key is empty"
+    for name in ("occurred_at", "received_at"):
+        value = getattr(ev, name)
+        if not MIN_US <= value <= MAX_US:
+            return f"{name} {value} is outside what DateTime64(6) stores (1970 to 2299)"
+    return None
