@@ -216,7 +216,12 @@ NON_ASCII: Doc = {
         "ip": "fe80::1%eth0·",
         "user_agent": "Mözilla/5.0 (🦊)",
     },
-    "resource": {"type": "فاتورة", "id": "ресурс-7", "name": "e\u0301clair 👩\u200d💻"},
+    # U+2028, U+0085 and U+001C end a line for str.splitlines, not in JSON lines
+    "resource": {
+        "type": "فاتورة",
+        "id": "ресурс-7",
+        "name": "e\u0301clair 👩\u200d💻\u2028\x85\x1c",
+    },
     "source": {"service": "billing-€", "host": "hôte.local", "sdk_name": "ß", "sdk_version": "β"},
     "attributes": {"clé": "valeur ✓", "日本": ["一", "二"], "emoji": "🦄\u200d", "": "∅"},
 }

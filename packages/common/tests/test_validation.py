@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from auditpipe_common.errors import EventError
@@ -62,6 +64,7 @@ def mutate(**changes: object) -> AuditEvent:
         (mutate(attributes='{"a": 1'), "invalid_attributes", "attributes"),
         (mutate(attributes="[1]"), "invalid_attributes", "attributes"),
         (mutate(attributes='{"a": "\\u0000"}'), "nul_byte", "attributes"),
+        (mutate(attributes='{"a": "\\\\\\u0000"}'), "nul_byte", "attributes"),
         (mutate(attributes='{"a": "' + "x" * 3000 + '"}'), "event_too_large", ""),
     ],
 )
@@ -82,3 +85,12 @@ def test_nesting_deeper_than_the_parser_goes_is_too_deep() -> None:
     with pytest.raises(EventError) as exc:
         validate_event(ev, "acme", Limits(max_event_bytes=10**7), ev.ByteSize())
     assert exc.value.code == "too_deep"
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a": "\\\\u0000"}', '{"\\\\u0000": 1}', '{"a": "\\\\\\\\u0000"}']
+)
+def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(text: str) -> None:
+    value = json.loads(text)
+    assert "\x00" not in "".join(str(x) for x in (*value, *value.values()))
+    check(mutate(attributes=text))

@@ -95,13 +95,22 @@ class QueryClient:
         return stats
 
     def export_lines(self, params: dict[str, Any]) -> Iterator[str]:
-        """Stream ``/v1/export`` line by line."""
+        """Stream ``/v1/export`` line by line.
+
+        Lines end at ``\\n`` only: the text of an event may hold U+2028, U+0085
+        and other characters that ``str.splitlines`` (and httpx's ``iter_lines``)
+        would also break a line at.
+        """
         clean = {k: v for k, v in params.items() if v is not None}
         with self._http.stream("GET", "/v1/export", params=clean) as r:
             if r.status_code != 200:
                 raise RuntimeError(f"/v1/export: HTTP {r.status_code}: {r.read()[:300]!r}")
-            for line in r.iter_lines():
-                yield line + "\n"
+            pending = b""
+            for chunk in r.iter_bytes():
+                *lines, pending = (pending + chunk).split(b"\n")
+                yield from (line.decode() + "\n" for line in lines)
+            if pending:
+                yield pending.decode() + "\n"
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -38,6 +38,8 @@ STRING_FIELD_NAMES = (
     "source.sdk_version",
 )
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+# A \u0000 escape: not itself escaped, i.e. after an even number of backslashes.
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def _check_strings(ev: AuditEvent, limits: Limits) -> None:
 def _check_attributes(text: str, limits: Limits) -> None:
     if not text:
         return
-    if "\\u0000" in text:
+    if "\\u0000" in text and _ESCAPED_NUL.search(text):
         raise EventError("nul_byte", "attributes", "contains an escaped NUL character")
     try:
         value = json.loads(text)
