@@ -2,23 +2,29 @@
 
 A private redis-server is stopped, its data copied (an "older AOF"), more
 numbers are handed out, then Redis is SIGKILLed and restarted from the copy:
-the counter is back where it was, exactly what losing the last writes or
-failing over to a lagging replica does.
+the counter is back where it was, exactly what losing the last writes does.
+The failover case uses a real replica whose link the test holds up, so it
+is promoted without the last numbers; old and newly started sequencers then
+race on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from redis.asyncio import Redis
 
-from auditpipe_cli.redisproc import start_redis
+from auditpipe_cli.redisproc import start_redis, start_replica, stop_redis
 from auditpipe_cli.stack import free_port
 from auditpipe_common.redisconn import connect
 from auditpipe_sequencer.allocator import RangeAllocator
@@ -159,3 +165,112 @@ async def test_two_sequencers_racing_across_a_failover_never_collide(
     for numbers in per_instance:
         assert numbers == sorted(numbers), "an instance went backwards"
     assert min(after[0] + after[1]) > max(lost[0] + lost[1])  # type: ignore[index]
+
+
+class Link:
+    """A TCP relay between a replica and its primary that the test can hold up and cut.
+
+    While held, what the primary sends stays with the relay; once cut, it is
+    gone: the replica lags exactly as one behind a slow network would.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self._target = target_port
+        self._open = threading.Event()
+        self._open.set()
+        self._cut = False
+        self._sockets: list[socket.socket] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._cut:
+            try:
+                down, _ = self._server.accept()
+            except OSError:
+                continue
+            try:
+                up = socket.create_connection(("127.0.0.1", self._target))
+            except OSError:  # the primary is gone
+                down.close()
+                continue
+            self._sockets += [down, up]
+            threading.Thread(target=self._pump, args=(down, up), daemon=True).start()
+            threading.Thread(target=self._pump, args=(up, down), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                self._open.wait()
+                if self._cut:
+                    return
+                dst.sendall(data)
+
+    def hold(self) -> None:
+        """Keep everything sent from now on."""
+        self._open.clear()
+
+    def cut(self) -> None:
+        """Drop what was held and every connection."""
+        self._cut = True
+        self._open.set()
+        for s in (*self._sockets, self._server):
+            s.close()
+
+
+async def follow(client: Redis, port: int) -> None:
+    """Point ``client`` at the promoted replica, as a Sentinel-aware client would."""
+    pool = client.connection_pool
+    await pool.disconnect()
+    pool.connection_kwargs["port"] = port
+    pool.reset()  # new connections only, to the new address
+
+
+async def test_failover_to_a_lagging_replica_then_old_and_new_sequencers_race(
+    private_redis: RedisProcess, tmp_path: Path
+) -> None:
+    """A real replica misses the last numbers, is promoted, and three sequencers race on it.
+
+    The replication link is held while both sequencers hand out more
+    numbers, so when the primary is SIGKILLed and the replica promoted, its
+    counter is behind. Then the two old sequencers and a freshly started one
+    (which knows nothing but the durable reservations) allocate concurrently.
+    """
+    link = Link(private_redis.port)
+    replica, follower = start_replica(tmp_path / "replica", free_port(), link.port)
+    res_path = tmp_path / "reservations.json"
+    clients = [Redis(port=private_redis.port) for _ in range(3)]
+    old, new = (
+        [RangeAllocator(c, FileReservations(res_path), reserve_block=30) for c in clients[:2]],
+        RangeAllocator(clients[2], FileReservations(res_path), reserve_block=30),
+    )
+    for a in old:
+        a.start()
+    try:
+        before = await asyncio.gather(*(take(a, "acme", 20) for a in old))
+        link.hold()
+        lost = await asyncio.gather(*(take(a, "acme", 20) for a in old))
+        private_redis.stop(signal.SIGKILL)
+        link.cut()
+        follower.replicaof("NO", "ONE")
+        counter = int(follower.get(old[0].counter_key("acme")) or 0)
+        assert counter < max(lost[0] + lost[1]), "the replica did not lag"
+        port = follower.connection_pool.connection_kwargs["port"]
+        for c in clients:
+            await follow(c, port)
+        new.start()  # a sequencer started after the failover: only the reservations guide it
+        after = await asyncio.gather(*(take(a, "acme", 20) for a in (*old, new)))
+    finally:
+        for a in (*old, new):
+            await a.stop()
+        for c in clients:
+            await c.aclose()
+        follower.close()
+        stop_redis(replica)
+    everything = [n for group in (*before, *lost, *after) for n in group]
+    assert len(everything) == len(set(everything)), "a number was handed out twice"
+    for i in range(2):
+        mine = before[i] + lost[i] + after[i]
+        assert mine == sorted(mine), f"sequencer {i} went backwards"
+    assert min(n for group in after for n in group) > max(before[0] + before[1] + lost[0] + lost[1])
