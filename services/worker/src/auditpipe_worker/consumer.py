@@ -32,6 +32,7 @@ from auditpipe_common.store import Store
 from auditpipe_common.store.logtables import LogTables
 from auditpipe_common.streams import GROUP, ensure_group, stream_key
 from auditpipe_common.tlog import load_private_key
+from auditpipe_worker.attempts import Attempts
 from auditpipe_worker.batch import Entry, decode_entry
 from auditpipe_worker.deadletter import DeadLetters
 from auditpipe_worker.faults import UnavailableStore
@@ -58,6 +59,7 @@ class Worker:
             settings.lease_ms,
         )
         self.deadletters = DeadLetters(redis, settings.key_prefix)
+        self._attempts = Attempts(redis, settings.key_prefix, settings.max_attempts)
         sink_store: Store | UnavailableStore = store
         if settings.fault_store_unavailable_s:
             sink_store = UnavailableStore(
@@ -94,6 +96,10 @@ class Worker:
                     self._last_refresh = 0.0
                     if self.log_writer:  # Redis may come back without the latest log heads
                         self.log_writer.forget()
+                    await self._sleep(0.5)
+                except Exception as exc:  # a batch failed; its entries are retried one by one
+                    log.error("batch failed", error=f"{type(exc).__name__}: {exc}")
+                    self._last_refresh = 0.0  # find them pending again
                     await self._sleep(0.5)
         finally:
             with contextlib.suppress(RedisError):
@@ -170,7 +176,7 @@ class Worker:
             GROUP,
             self._s.consumer,
             streams,  # type: ignore[arg-type]
-            count=self._s.read_count,
+            count=1 if self._pending_first else self._s.read_count,  # pending: one at a time
             block=block_ms,
         )
         got: set[str] = set()
@@ -181,6 +187,8 @@ class Worker:
                 got.add(stream)
             for raw_id, fields in items:
                 entries.append(decode_entry(stream, raw_id.decode(), fields))
+                if streams[stream] == "0":
+                    await self._attempts.start(entries[-1])
         for s in list(self._pending_first):
             if stream_key(self._s.key_prefix, s) not in got:
                 self._pending_first.discard(s)  # own backlog drained; switch to new entries
@@ -207,9 +215,12 @@ class Worker:
         return entries
 
     async def _process(self, entries: list[Entry]) -> None:
-        for entry in entries:
-            if entry.error:
-                await self.deadletters.put(entry.stream, entry.entry_id, entry.error, entry.payload)
+        dead = [e for e in entries if e.error]
+        for entry in dead:
+            await self.deadletters.put(entry.stream, entry.entry_id, entry.error, entry.payload)
+        if dead:  # settled at once, so that replaying an interrupted log batch skips them
+            await self._ack(dead)
+            entries = [e for e in entries if not e.error]
         shards = {e.shard for e in entries}
 
         async def still_owner() -> bool:
@@ -223,6 +234,9 @@ class Worker:
             log.warning("batch abandoned", reason=str(exc), entries=len(entries))
             self._leases.owned -= shards
             return
+        except Exception as exc:
+            await self._attempts.failed(entries, exc)
+            raise
         if self._s.fault_kill_after_insert and result.stored:
             os.kill(os.getpid(), signal.SIGKILL)
         await self._ack(entries)
@@ -258,6 +272,7 @@ class Worker:
             for stream, ids in by_stream.items():
                 pipe.xack(stream, GROUP, *ids)
                 pipe.xdel(stream, *ids)
+            self._attempts.forget(pipe, entries)
             await pipe.execute()
 
 

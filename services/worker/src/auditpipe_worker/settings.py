@@ -25,6 +25,12 @@ class WorkerSettings(BaseServiceSettings, StoreSettings, LogSettings):
     read_count: int = Field(default=200, ge=1, description="Stream entries per XREADGROUP.")
     lease_ms: int = Field(default=10_000, ge=1000, description="Shard lease lifetime.")
     retry_max_ms: int = Field(default=5_000, ge=10, description="Longest store retry backoff.")
+    max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Tries of one entry on its own, after its batch failed, before the entry "
+        "goes to the dead-letter stream with the last error.",
+    )
     fault_kill_after_insert: bool = Field(
         default=False,
         description="Fault injection for tests only: SIGKILL this process after an insert, "
