@@ -93,6 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         query_port=free_port(),
         redis_port=free_port(),
         log_level="warning",
+        checkpoint_interval_s=1.0,
     )
     with LocalStack(config) as st:
         yield st

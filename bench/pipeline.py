@@ -108,6 +108,28 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def stack_config(data_dir: Path, log_enabled: bool = True) -> StackConfig:
+    """A benchmark stack on free ports (``log_enabled=False``: no log, no receipts)."""
+    return StackConfig(
+        data_dir=data_dir,
+        ingest_port=free_port(),
+        sequencer_port=free_port(),
+        query_port=free_port(),
+        redis_port=free_port(),
+        log_level="warning",
+        batch_rows=50_000,
+        log_enabled=log_enabled,
+    )
+
+
+def peak_without_log(tmp: Path, args: argparse.Namespace) -> float:
+    """End-to-end events/s of the same load on a stack without the tamper-evident log."""
+    with LocalStack(stack_config(tmp / "nolog", log_enabled=False)) as stack:
+        key = create_key(stack.config.redis_url, "bench")
+        _, e2e, _ = drive(stack, key, "bench", args.events, args.procs, args.batch)
+        return e2e
+
+
 def main() -> None:
     """Run every measurement and print the report."""
     ap = argparse.ArgumentParser()
@@ -121,15 +143,7 @@ def main() -> None:
         "args": vars(args),
     }
     with tempfile.TemporaryDirectory() as tmp:
-        config = StackConfig(
-            data_dir=Path(tmp) / "stack",
-            ingest_port=free_port(),
-            sequencer_port=free_port(),
-            query_port=free_port(),
-            redis_port=free_port(),
-            log_level="warning",
-            batch_rows=50_000,
-        )
+        config = stack_config(Path(tmp) / "stack")
         with LocalStack(config) as stack:
             key = create_key(config.redis_url, "bench")
             batches = make_batches("bench", args.events // args.batch, args.batch)
@@ -166,10 +180,14 @@ def main() -> None:
                 stats = q.stats()
             report["stored"] = stats
             report["rss_mb"] = {n: rss_mb(p.pid) for n, p in stack.procs.items()}
+        report["e2e_events_per_s_without_log"] = peak_without_log(Path(tmp), args)
     slower = min(
         report["ceiling_redis_xadd_events_per_s"], report["ceiling_chdb_insert_rows_per_s"]
     )
     report["ratio_e2e_to_slower_ceiling"] = report["e2e_events_per_s"] / slower
+    report["ratio_with_log_to_without"] = (
+        report["e2e_events_per_s"] / report["e2e_events_per_s_without_log"]
+    )
     report["ratio_sequencer_to_single_incr"] = (
         report["sequencer_http_batch500_per_s"] / report["ceiling_incr_single_per_s"]
     )
@@ -194,6 +212,7 @@ def print_report(r: dict[str, Any]) -> None:
         ("ceiling: single INCR round trips", r["ceiling_incr_single_per_s"], "numbers/s"),
         ("ingest acknowledged (peak)", r["ingest_events_per_s"], "ev/s"),
         ("end to end, stored (peak)", r["e2e_events_per_s"], "ev/s"),
+        ("end to end without the log (peak)", r["e2e_events_per_s_without_log"], "ev/s"),
         ("sequencer HTTP, 500 numbers per call", r["sequencer_http_batch500_per_s"], "numbers/s"),
         ("sequencer, coalesced single-number calls", r["sequencer_coalesced_per_s"], "numbers/s"),
     ]
@@ -204,6 +223,7 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"{'ack latency at ' + load + ' load, p50 / p99':<44}{p50:>10.1f} / {p99:.1f} ms")
     ratios = [
         ("ratio: end to end / slower ceiling", r["ratio_e2e_to_slower_ceiling"], "(target >= 0.5)"),
+        ("ratio: with the log / without", r["ratio_with_log_to_without"], "(target >= 0.8)"),
         ("ratio: sequencer / single INCR", r["ratio_sequencer_to_single_incr"], "(target >= 10)"),
         ("ratio: coalesced singles / single INCR", r["ratio_coalesced_to_single_incr"], ""),
     ]

@@ -55,6 +55,9 @@ def test_up_replay_query_export_and_offline_export(tmp_path: Path) -> None:
     missing = cli("export", "--data-dir", data)
     assert missing.returncode == 2
     assert "--tenant" in missing.stderr
+    verified = cli("verify", "--data-dir", data)  # offline: every tenant's log
+    assert verified.returncode == 0, verified.stderr
+    assert "acme (auditpipe/local/acme): OK: 310 positions, 310 covered" in verified.stdout
 
 
 def run_online(up: subprocess.Popen[str], data: str) -> None:

@@ -1,4 +1,9 @@
-"""A worker SIGKILLed between its insert and its acknowledgement stores nothing twice."""
+"""A worker SIGKILLed mid-batch stores nothing twice and leaves its tenant's log intact.
+
+Two points: after the batch's log positions are committed in Redis but before
+its rows are stored (the next owner must replay the intent: same events at
+the same positions), and between the insert and the acknowledgement.
+"""
 
 from __future__ import annotations
 
@@ -31,12 +36,15 @@ def own_stack(tmp_path: Path) -> Iterator[LocalStack]:
         yield stack
 
 
-def test_kill_between_insert_and_ack_then_recover(own_stack: LocalStack) -> None:
+@pytest.mark.parametrize(
+    "hook", ["AUDITPIPE_FAULT_KILL_AFTER_LOG_COMMIT", "AUDITPIPE_FAULT_KILL_AFTER_INSERT"]
+)
+def test_kill_mid_batch_then_recover(own_stack: LocalStack, hook: str) -> None:
     stack = own_stack
     key = create_key(stack.config.redis_url, "acme")
     stack.kill("node", signal.SIGTERM)
-    # Restarted with the fault hook: it SIGKILLs itself right after its first insert.
-    stack.start_service("node", env={"AUDITPIPE_FAULT_KILL_AFTER_INSERT": "true"})
+    # Restarted with the fault hook: it SIGKILLs itself at that point of its first batch.
+    stack.start_service("node", env={hook: "true"})
     cfg = ClientConfig(
         api_key=key,
         ingest_url=stack.config.url("ingest"),
@@ -60,4 +68,7 @@ def test_kill_between_insert_and_ack_then_recover(own_stack: LocalStack) -> None
         stats = query.stats()
         assert stats["count"] == stats["distinct_keys"] == 1000
         stored = {line.split('"idempotency_key":"')[1][:36] for line in query.export_lines({})}
+        report = query.get("/v1/log/verify").json()
     assert stored == set(keys)
+    assert report["ok"], report
+    assert report["size"] == report["rows"] == 1000

@@ -68,9 +68,7 @@ async def write_log(redis: Redis, redis_url: str, store: Store, key_file: Path) 
         ),
         redis, store,
     )  # fmt: skip
-    await run_until(worker, lambda: worker.totals.stored >= SIZE + 15)
-    assert worker.log_writer is not None
-    assert await worker.log_writer.sign_due(force=True) >= 1  # a checkpoint at the very end
+    await run_until(worker, lambda: worker.totals.stored >= SIZE + 15)  # stopping signs the rest
     return worker
 
 
@@ -223,8 +221,6 @@ async def test_rows_past_retention_may_go_and_the_rest_still_verifies(
         redis, store,
     )  # fmt: skip
     await run_until(worker, lambda: worker.totals.stored >= 30)
-    assert worker.log_writer is not None
-    await worker.log_writer.sign_due(force=True)
     store.command(f"OPTIMIZE TABLE {store.table} FINAL")  # applies the TTL now
     report = verify(store, verifiers)
     assert report.ok, report
@@ -245,3 +241,35 @@ def test_a_head_rebuilt_from_the_store_matches_the_signed_root(log_store: Store)
     rebuilt = CompactRange()
     rebuilt.extend(hashes)
     assert (rebuilt.size, rebuilt.root()) == (SIZE, head.root())
+
+
+async def test_a_row_the_store_refuses_leaves_a_tombstone_not_a_hole(
+    redis: Redis, redis_url: str, store: Store, key_file: Path, verifiers: list[Verifier]
+) -> None:
+    """The row passes the worker's checks but the store refuses it after its position was given."""
+    store.command(
+        f"ALTER TABLE {store.table} ADD CONSTRAINT no_mallory CHECK actor_id != 'mallory'"
+    )
+    batch = events("acme", 5)
+    batch[2].actor.id = "mallory"
+    await publish(redis, batch)
+    worker = Worker(
+        settings(redis_url, store, "w1", log_deployment="test", log_key_files=[key_file]),
+        redis, store,
+    )  # fmt: skip
+    await run_until(worker, lambda: worker.totals.stored + worker.totals.dead >= 5)
+    assert (worker.totals.stored, worker.totals.dead) == (4, 1)
+    dead = await redis.xrange("auditpipe:deadletter")
+    assert len(dead) == 1
+    assert b"no_mallory" in dead[0][1][b"reason"]
+    rows = LogTables(store).events_at("acme", 0, 10)
+    assert [pos for pos, _ in rows] == [0, 1, 2, 3, 4]
+    stone = rows[2][1]
+    assert (stone.event, stone.idempotency_key, stone.seq) == (
+        "auditpipe.rejected",
+        batch[2].idempotency_key,
+        batch[2].seq,
+    )
+    report = verify(store, verifiers)
+    assert report.ok, report
+    assert report.verified_size == 5

@@ -6,6 +6,10 @@ auditpipe replay PATH              send a real audit-log file/folder through the
 auditpipe query  [filters]         one page of events (JSON lines)
 auditpipe export [filters]         every matching event as JSONL or CSV
 auditpipe tail   [filters]         follow new events
+auditpipe verify                   check the tamper-evident log against its signed checkpoints
+auditpipe proof --key K            an inclusion proof a third party can check offline
+auditpipe checkpoint               the newest signed checkpoint
+auditpipe verifier-key --tenant T  the public key string that checks a tenant's log
 auditpipe demo                     replay the bundled data sets and check the store
 """
 
@@ -19,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from auditpipe_cli import commands
+from auditpipe_cli import commands, logcmd
 from auditpipe_cli.datasets import datasets_root
 from auditpipe_cli.stack import StackConfig
 
@@ -133,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_filters(tail)
     tail.add_argument("--interval", type=float, default=1.0)
 
+    logcmd.add_parsers(sub, _add_client_args)
+
     demo = sub.add_parser("demo", help="replay the bundled data sets and check the store")
     _add_stack_args(demo)
     demo.add_argument(
@@ -162,6 +168,8 @@ def up(args: argparse.Namespace) -> int:
         print(f"auditpipe is up (data in {info['data_dir']}, logs in {info['data_dir']}/logs)")
         for k in ("ingest_url", "sequencer_url", "query_url", "redis_url"):
             print(f"  {k:<14} {info[k]}")
+        print(f"  {'log key':<14} {stack.data_dir / 'keys' / 'log.pem'} signs checkpoints "
+              "(auditpipe verifier-key --tenant T: the public key that checks them)")  # fmt: skip
         if args.tenant:
             from auditpipe_cli.remote import create_key
 
@@ -193,6 +201,10 @@ def main(argv: list[str] | None = None) -> None:
         "export": commands.export,
         "tail": commands.tail,
         "demo": commands.demo,
+        "verify": logcmd.verify,
+        "proof": logcmd.proof,
+        "checkpoint": logcmd.checkpoint,
+        "verifier-key": logcmd.print_verifier_key,
     }
     try:
         code = handlers[args.command](args)

@@ -79,10 +79,15 @@ class QueryClient:
         )
 
     def _get(self, path: str, params: dict[str, Any]) -> Any:
-        r = self._http.get(path, params={k: v for k, v in params.items() if v is not None})
+        return self.get(path, params).json()
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> httpx.Response:
+        """GET ``path``; RuntimeError with the server's reason unless the answer is 200."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        r = self._http.get(path, params=clean)
         if r.status_code != 200:
             raise RuntimeError(f"{path}: HTTP {r.status_code}: {r.text[:300]}")
-        return r.json()
+        return r
 
     def page(self, params: dict[str, Any]) -> dict[str, Any]:
         """One page of ``/v1/events``."""

@@ -23,7 +23,9 @@ import httpx
 import redis
 
 from auditpipe_cli.redisproc import start_redis, stop_redis
+from auditpipe_common.tlog import generate_key_file, load_private_key, public_key_text
 
+LOCAL_DEPLOYMENT = "local"
 SERVICES = {
     "sequencer": "auditpipe_sequencer",
     "ingest": "auditpipe_ingest",
@@ -45,6 +47,8 @@ class StackConfig:
     log_level: str = "info"
     batch_rows: int = 20_000
     retention_days: int = 400
+    checkpoint_interval_s: float = 10.0
+    log_enabled: bool = True  # False only to measure what the log costs (bench)
 
     @property
     def redis_url(self) -> str:
@@ -60,6 +64,21 @@ class StackConfig:
             "node": self.query_port,
         }[service]
         return f"http://127.0.0.1:{port}"
+
+
+def signing_keys(data_dir: Path) -> dict[str, Path]:
+    """The local stack's Ed25519 keys (``log``: checkpoints, ``ingest``: receipts), made once.
+
+    They live in ``DATA_DIR/keys`` (mode 0700, files 0600); a production
+    deployment mounts its own from a Kubernetes Secret instead.
+    """
+    folder = data_dir / "keys"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    keys = {name: folder / f"{name}.pem" for name in ("log", "ingest")}
+    for path in keys.values():
+        if not path.exists():
+            generate_key_file(path)
+    return keys
 
 
 def free_port() -> int:
@@ -96,6 +115,8 @@ class LocalStack:
         """Environment of one service process."""
         c = self.config
         port = {"sequencer": c.sequencer_port, "ingest": c.ingest_port, "node": c.query_port}
+        keys = signing_keys(self.data_dir)
+        public = public_key_text(load_private_key(keys["log"]))
         return {
             **os.environ,
             "NO_PROXY": "127.0.0.1,localhost",
@@ -110,6 +131,12 @@ class LocalStack:
             "AUDITPIPE_RETENTION_DAYS": str(c.retention_days),
             "AUDITPIPE_CONSUMER": f"node-{os.getpid()}-{time.time_ns()}",
             "AUDITPIPE_RESERVATIONS_PATH": str(self.data_dir / "sequencer" / "reservations.json"),
+            "AUDITPIPE_LOG_DEPLOYMENT": LOCAL_DEPLOYMENT,
+            "AUDITPIPE_LOG_ENABLED": str(c.log_enabled).lower(),
+            "AUDITPIPE_LOG_KEY_FILES": json.dumps([str(keys["log"])]),
+            "AUDITPIPE_LOG_PUBLIC_KEYS": json.dumps([public]),
+            **({"AUDITPIPE_RECEIPT_KEY_FILE": str(keys["ingest"])} if c.log_enabled else {}),
+            "AUDITPIPE_CHECKPOINT_INTERVAL_S": str(c.checkpoint_interval_s),
         }
 
     # -- lifecycle ------------------------------------------------------------

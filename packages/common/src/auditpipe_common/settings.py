@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from auditpipe_common.tlog import Verifier, log_origin, parse_public_key, verifiers_for
+
 
 class BaseServiceSettings(BaseSettings):
     """Common to every service: logging and the Redis connection."""
@@ -52,7 +54,7 @@ class StoreSettings(BaseSettings):
 
 
 class LogSettings(BaseSettings):
-    """The verifiable logs: the deployment name that every log's origin carries."""
+    """The verifiable logs: the deployment name in every origin, the keys that check them."""
 
     model_config = SettingsConfigDict(env_prefix="AUDITPIPE_", extra="ignore")
 
@@ -61,3 +63,17 @@ class LogSettings(BaseSettings):
         pattern=r"^[A-Za-z0-9._-]+$",
         description="Deployment name in every log origin: auditpipe/<deployment>/<tenant>.",
     )
+    log_public_keys: list[str] = Field(
+        default_factory=list,
+        description="Public keys that sign checkpoints (JSON list; verifier key strings or "
+        "base64), trusted by verify; old and new together during a rotation.",
+    )
+
+    def log_origin(self, tenant: str) -> str:
+        """The origin (name) of ``tenant``'s log."""
+        return log_origin(self.log_deployment, tenant)
+
+    def log_verifiers(self, tenant: str) -> list[Verifier]:
+        """The trusted verifiers of ``tenant``'s log."""
+        keys = [parse_public_key(text) for text in self.log_public_keys]
+        return verifiers_for(self.log_origin(tenant), keys)

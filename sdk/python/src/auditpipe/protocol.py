@@ -24,6 +24,7 @@ from typing import Any
 from auditpipe.config import ClientConfig
 from auditpipe.report import BatchReport, Rejection
 from auditpipe_common.schema import AuditEvent, BatchResult, EventBatch, EventStatus
+from auditpipe_common.tlog import BatchReceipt, event_receipts
 
 PROTOBUF = "application/x-protobuf"
 RETRYABLE = {408, 425, 429, 500, 502, 503, 504}
@@ -127,7 +128,7 @@ def deliver(
 
 
 def interpret(events: list[AuditEvent], result: BatchResult) -> BatchReport:
-    """Turn ingest's per-event results into a report."""
+    """Turn ingest's per-event results (and its receipt, if signed) into a report."""
     report = BatchReport()
     for r in result.results:
         ev = events[r.index]
@@ -135,4 +136,9 @@ def interpret(events: list[AuditEvent], result: BatchResult) -> BatchReport:
             report.acknowledged.append((ev.idempotency_key, ev.seq))
         else:
             report.rejected.append(Rejection(ev.idempotency_key, r.code, r.field, r.reason))
+    accepted = [r for r in result.results if r.status == EventStatus.EVENT_STATUS_ACCEPTED]
+    if result.receipt and accepted:
+        batch = BatchReceipt(result.receipt, tuple(r.event_hash for r in accepted))
+        keys = [events[r.index].idempotency_key for r in accepted]
+        report.receipts = dict(zip(keys, event_receipts(batch), strict=True))
     return report

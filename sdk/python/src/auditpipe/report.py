@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auditpipe_common.tlog import EventReceipt
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -22,10 +24,13 @@ class BatchReport:
     ``acknowledged`` keys are durably queued and will be stored exactly once.
     ``failed`` keys were given up on (retry deadline passed, or a permanent
     error for the whole batch) and ``error`` says why; they may or may not
-    have been stored.
+    have been stored. ``receipts`` holds, per newly accepted key, ingest's
+    signed receipt for it when ingest signs receipts (docs/verification.md):
+    keep it to later prove that exactly this event was stored.
     """
 
     acknowledged: list[tuple[str, int]] = field(default_factory=list)  # (key, seq)
+    receipts: dict[str, EventReceipt] = field(default_factory=dict)
     rejected: list[Rejection] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)

@@ -20,6 +20,7 @@ from auditpipe_common.validation import Limits, validate_event
 from auditpipe_ingest.backpressure import Backpressure
 from auditpipe_ingest.decode import BatchError, Decoded, decode_json, decode_protobuf
 from auditpipe_ingest.publisher import Publisher
+from auditpipe_ingest.receipts import ReceiptSigner
 from auditpipe_ingest.results import Verdicts
 from auditpipe_ingest.settings import IngestSettings
 
@@ -86,6 +87,11 @@ def answer(verdicts: Verdicts, want_protobuf: bool) -> Response:
 def create_app(settings: IngestSettings) -> FastAPI:
     """Build the ingest app; Redis is connected in the lifespan."""
     limits = settings.limits()
+    receipts = (
+        ReceiptSigner(settings.receipt_key_file, settings.log_deployment)
+        if settings.receipt_key_file
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -162,6 +168,9 @@ def create_app(settings: IngestSettings) -> FastAPI:
                 status_code=503,
                 headers={"Retry-After": "1"},
             )
+        receipt = receipts.sign(tenant, keep) if receipts else None
+        if receipt:
+            verdicts.attach(receipt)
         r = verdicts.result
         log.info(
             "batch",

@@ -6,6 +6,8 @@ from typing import Any
 
 from auditpipe_common.errors import EventError
 from auditpipe_common.schema import AuditEvent, BatchResult, EventResult, EventStatus
+from auditpipe_common.tlog import BatchReceipt
+from auditpipe_common.tlog.codec import b64
 
 STATUS_NAMES = {
     EventStatus.EVENT_STATUS_ACCEPTED: "accepted",
@@ -54,15 +56,25 @@ class Verdicts:
         )
         self.result.rejected += 1
 
+    def attach(self, receipt: BatchReceipt) -> None:
+        """Add the signed receipt and each accepted event's hash (in result order)."""
+        accepted = [e for e in self.result.results if e.status == EventStatus.EVENT_STATUS_ACCEPTED]
+        for result, event_hash in zip(accepted, receipt.event_hashes, strict=True):
+            result.event_hash = event_hash
+        self.result.receipt = receipt.note
+
     def to_json(self) -> dict[str, Any]:
         """The JSON answer."""
         r = self.result
-        return {
+        out: dict[str, Any] = {
             "accepted": r.accepted,
             "rejected": r.rejected,
             "duplicates": r.duplicates,
             "results": [_result_json(e) for e in r.results],
         }
+        if r.receipt:
+            out["receipt"] = r.receipt
+        return out
 
 
 def _result_json(e: EventResult) -> dict[str, Any]:
@@ -73,6 +85,8 @@ def _result_json(e: EventResult) -> dict[str, Any]:
     }
     if e.seq:
         out["seq"] = e.seq
+    if e.event_hash:
+        out["event_hash"] = b64(e.event_hash)
     if e.code:
         out.update(code=e.code, field=e.field, reason=e.reason)
     return out

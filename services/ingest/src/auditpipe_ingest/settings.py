@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
-from auditpipe_common.settings import BaseServiceSettings, HttpSettings
+from auditpipe_common.settings import BaseServiceSettings, HttpSettings, LogSettings
 from auditpipe_common.validation import Limits
 
 
-class IngestSettings(BaseServiceSettings, HttpSettings):
+class IngestSettings(BaseServiceSettings, HttpSettings, LogSettings):
     """Settings of the ingest service."""
 
     port: int = Field(default=8700, ge=1, le=65535)
@@ -45,6 +47,11 @@ class IngestSettings(BaseServiceSettings, HttpSettings):
     )
     publish_timeout_s: float = Field(
         default=5.0, gt=0, description="Answer 503 if Redis has not accepted a batch by then."
+    )
+    receipt_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 private key file (PEM or base64 seed) that signs a receipt for "
+        "every request's accepted events; without it, answers carry no receipt.",
     )
 
     def limits(self) -> Limits:

@@ -1,4 +1,4 @@
-"""The query HTTP API: ``GET /v1/events`` (paged) and ``GET /v1/export`` (streamed)."""
+"""The query HTTP API: ``GET /v1/events`` (paged), ``GET /v1/export`` (streamed), ``/v1/log/*``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from auditpipe_common.store import EventFilter, Store, open_store
 from auditpipe_common.timeutil import TimestampError, parse_rfc3339
 from auditpipe_query.cursor import CursorError, decode_cursor, encode_cursor
 from auditpipe_query.export import csv_lines, jsonl_lines
+from auditpipe_query.logroutes import log_router
 from auditpipe_query.settings import QuerySettings
 
 
@@ -92,6 +93,7 @@ def create_app(settings: QuerySettings, store: Store | None = None) -> FastAPI:
             return False
 
     app.include_router(health_router(ready))
+    app.include_router(log_router(settings))
 
     @app.exception_handler(AuditpipeError)
     async def store_error(_: Request, exc: AuditpipeError) -> Any:

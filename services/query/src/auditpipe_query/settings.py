@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from auditpipe_common.settings import BaseServiceSettings, HttpSettings, StoreSettings
+from auditpipe_common.settings import BaseServiceSettings, HttpSettings, LogSettings, StoreSettings
 
 
-class QuerySettings(BaseServiceSettings, HttpSettings, StoreSettings):
+class QuerySettings(BaseServiceSettings, HttpSettings, StoreSettings, LogSettings):
     """Settings of the query API."""
 
     port: int = Field(default=8702, ge=1, le=65535)

@@ -11,7 +11,8 @@ that error instead of being tried again, so it never blocks the entries
 behind it. Acknowledging an entry drops its record.
 
 A store that is down does not use up attempts: the sink retries it in
-place, for as long as the worker holds the shard.
+place, for as long as the worker holds the shard, and an attempt abandoned
+because the shard's lease ran out meanwhile is given back.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Attempts:
         self._redis = redis
         self._key = f"{prefix}:attempts"
         self.limit = limit
+        self._counted: set[str] = set()  # attempts of this process not yet settled
 
     @staticmethod
     def _field(entry: Entry) -> str:
@@ -40,6 +42,7 @@ class Attempts:
         """Count an attempt at ``entry``; past the limit, mark it for the dead-letter stream."""
         field = self._field(entry)
         tried = int(await self._redis.hincrby(self._key, field, 1)) - 1
+        self._counted.add(field)
         if tried < self.limit:
             return
         last = await self._redis.hget(self._key, f"{field}:error")
@@ -54,8 +57,18 @@ class Attempts:
         if mapping:
             await self._redis.hset(self._key, mapping=mapping)  # type: ignore[arg-type]
 
+    async def abandoned(self, entries: Iterable[Entry]) -> None:
+        """Give back the attempts at ``entries``: they were left, not failed (lease lost)."""
+        fields = [f for f in map(self._field, entries) if f in self._counted]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for field in fields:
+                pipe.hincrby(self._key, field, -1)
+            await pipe.execute()
+        self._counted.difference_update(fields)
+
     def forget(self, pipe: Pipeline, entries: Iterable[Entry]) -> None:
         """Queue, on ``pipe``, dropping the records of acknowledged entries."""
-        fields = [f for e in entries for f in (self._field(e), f"{self._field(e)}:error")]
+        fields = [self._field(e) for e in entries]
+        self._counted.difference_update(fields)
         if fields:
-            pipe.hdel(self._key, *fields)
+            pipe.hdel(self._key, *fields, *(f"{f}:error" for f in fields))

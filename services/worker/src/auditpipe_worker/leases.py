@@ -33,6 +33,11 @@ return 0
 """
 
 
+def lease_key(prefix: str, shard: int) -> str:
+    """The Redis key of a shard's lease."""
+    return f"{prefix}:lease:{shard}"
+
+
 class ShardLeases:
     """Acquires, renews and releases this worker's shard leases."""
 
@@ -47,7 +52,7 @@ class ShardLeases:
         self.owned: set[int] = set()
 
     def _key(self, shard: int) -> str:
-        return f"{self._prefix}:lease:{shard}"
+        return lease_key(self._prefix, shard)
 
     async def _live_workers(self) -> int:
         await self._redis.set(f"{self._prefix}:worker:{self.owner}", 1, px=self._ttl_ms)

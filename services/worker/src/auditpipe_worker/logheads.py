@@ -26,6 +26,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from auditpipe_common.tlog import CompactRange
+from auditpipe_worker.leases import lease_key
 
 # KEYS: the shards' lease keys, their intent keys, the tenants' head keys.
 # ARGV: owner, mode, #shards, #tenants, then per shard the intent, per tenant the
@@ -130,10 +131,6 @@ class LogHeads:
         """The Redis key of a shard's pending intent."""
         return f"{self._prefix}:tlog:intent:{shard}"
 
-    def lease_key(self, shard: int) -> str:
-        """The Redis key of a shard's lease (see :mod:`auditpipe_worker.leases`)."""
-        return f"{self._prefix}:lease:{shard}"
-
     async def raw_heads(self, tenants: Sequence[str]) -> list[bytes]:
         """The heads as stored (``b""`` where there is none)."""
         if not tenants:
@@ -158,7 +155,7 @@ class LogHeads:
         """Move ``heads`` (tenant: (expected raw head, new head)) under the shards' leases."""
         shards = sorted(intents)
         tenants = sorted(heads)
-        keys = [self.lease_key(s) for s in shards] + [self.intent_key(s) for s in shards]
+        keys = [lease_key(self._prefix, s) for s in shards] + [self.intent_key(s) for s in shards]
         keys += [self.head_key(t) for t in tenants]
         args: list[str | bytes] = [self.owner, mode, str(len(shards)), str(len(tenants))]
         args += [intents[s] for s in shards]

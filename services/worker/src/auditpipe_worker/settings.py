@@ -41,6 +41,11 @@ class WorkerSettings(BaseServiceSettings, StoreSettings, LogSettings):
         description="Fault injection for tests only: SIGKILL this process when it has read "
         "a batch, before inserting it. Never set it in production.",
     )
+    fault_kill_after_log_commit: bool = Field(
+        default=False,
+        description="Fault injection for tests only: SIGKILL this process once a batch's log "
+        "positions are committed in Redis, before its rows are stored. Never set it in production.",
+    )
     fault_store_unavailable_s: float = Field(
         default=0.0,
         ge=0,

@@ -93,7 +93,9 @@ class Sink:
         deadletters: DeadLetters,
         retry_max_s: float,
         writer: LogWriter | None = None,
+        after_commit: Callable[[], None] | None = None,
     ) -> None:
+        self._after_commit = after_commit  # a fault-injection hook (tests only)
         self._store = store
         self._retention_for = retention_for
         self._dead = deadletters
@@ -133,6 +135,8 @@ class Sink:
         for e in entries:
             ids.setdefault(e.shard, []).append(e.entry_id)
         plan = await self._retry(partial(self._commit, writer, fresh, shard_of, ids), still_owner)
+        if self._after_commit and plan.appends:
+            self._after_commit()
         await self._store_plan(writer, plan, result, still_owner)
         return result
 

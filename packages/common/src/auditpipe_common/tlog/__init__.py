@@ -38,8 +38,11 @@ from auditpipe_common.tlog.keys import (
     load_private_key,
     load_signer,
     parse_private_key,
+    parse_public_key,
     private_key_pem,
+    public_key_text,
     verifier_key,
+    verifiers_for,
 )
 from auditpipe_common.tlog.leaf import decode_leaf, event_bytes, event_hash, leaf_bytes, leaf_hash
 from auditpipe_common.tlog.leafjson import leaf_from_json, leaf_json
@@ -87,9 +90,10 @@ __all__ = [
     "event_receipts", "generate_key_file", "hash_children", "hash_leaf", "inclusion_proof",
     "leaf_bytes", "leaf_from_json", "leaf_hash", "leaf_json", "load_private_key", "load_signer",
     "log_origin", "open_checkpoint", "open_note", "open_receipt", "origin_tenant",
-    "parse_checkpoint_body", "parse_private_key", "private_key_pem", "range_root",
-    "root_from_inclusion_proof", "sign_batch_receipt", "sign_checkpoint", "sign_note", "tree_root",
-    "verifier_key", "verify_checkpoint_consistency", "verify_consistency",
+    "parse_checkpoint_body", "parse_private_key", "parse_public_key", "private_key_pem",
+    "public_key_text", "range_root", "root_from_inclusion_proof", "sign_batch_receipt",
+    "sign_checkpoint", "sign_note", "tree_root",
+    "verifier_key", "verifiers_for", "verify_checkpoint_consistency", "verify_consistency",
     "verify_consistency_bundle", "verify_event_inclusion", "verify_event_receipt",
     "verify_inclusion", "verify_inclusion_bundle", "verify_receipt_inclusion",
 ]  # fmt: skip

@@ -15,6 +15,7 @@ and the same key may sign under several names (one per tenant origin).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -25,9 +26,9 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from auditpipe_common.tlog.codec import decode_b64
+from auditpipe_common.tlog.codec import b64, decode_b64
 from auditpipe_common.tlog.errors import FormatError
-from auditpipe_common.tlog.note import Signer, Verifier, raw_public_key
+from auditpipe_common.tlog.note import ALG_ED25519, Signer, Verifier, raw_public_key
 
 
 def parse_private_key(data: bytes) -> Ed25519PrivateKey:
@@ -77,3 +78,29 @@ def load_signer(path: str | os.PathLike[str], name: str) -> Signer:
 def verifier_key(key: Ed25519PrivateKey, name: str) -> str:
     """The verifier key string (``<name>+<key ID>+<base64>``) of ``key`` under ``name``."""
     return Verifier(name, raw_public_key(key.public_key())).encode()
+
+
+def public_key_text(key: Ed25519PrivateKey) -> str:
+    """The public half as ``base64(0x01 || 32-byte key)``: the last part of a verifier key."""
+    return b64(bytes([ALG_ED25519]) + raw_public_key(key.public_key()))
+
+
+def parse_public_key(text: str) -> bytes:
+    """A raw Ed25519 public key from a verifier key string (its name is ignored) or its base64.
+
+    The base64 may be of the 32-byte key or of ``0x01 || key`` (a verifier key's last part).
+    """
+    text = text.strip()
+    if text.count("+") >= 2 and not text.startswith("+"):
+        return Verifier.parse(text).public_key
+    raw = decode_b64(text, "public key")
+    if len(raw) == 33 and raw[0] == ALG_ED25519:
+        raw = raw[1:]
+    if len(raw) != 32:
+        raise FormatError(f"an Ed25519 public key is 32 bytes, got {len(raw)}")
+    return raw
+
+
+def verifiers_for(origin: str, public_keys: Sequence[bytes]) -> list[Verifier]:
+    """The verifiers of one log (named after its origin) for the deployment's public keys."""
+    return [Verifier(origin, key) for key in public_keys]

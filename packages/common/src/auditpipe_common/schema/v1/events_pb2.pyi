@@ -311,6 +311,7 @@ class EventResult(_message.Message):
     FIELD_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     SEQ_FIELD_NUMBER: _builtins.int
+    EVENT_HASH_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """position in the request batch"""
     idempotency_key: _builtins.str
@@ -322,6 +323,10 @@ class EventResult(_message.Message):
     reason: _builtins.str
     """human-readable explanation"""
     seq: _builtins.int
+    event_hash: _builtins.bytes
+    """Accepted events only, when ingest signs receipts: the event hash
+    (docs/verification.md, section 1), a leaf of the batch's receipt tree.
+    """
     def __init__(
         self,
         *,
@@ -332,10 +337,11 @@ class EventResult(_message.Message):
         field: _builtins.str = ...,
         reason: _builtins.str = ...,
         seq: _builtins.int = ...,
+        event_hash: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "field", b"field", "idempotency_key", b"idempotency_key", "index", b"index", "reason", b"reason", "seq", b"seq", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "event_hash", b"event_hash", "field", b"field", "idempotency_key", b"idempotency_key", "index", b"index", "reason", b"reason", "seq", b"seq", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -349,9 +355,14 @@ class BatchResult(_message.Message):
     ACCEPTED_FIELD_NUMBER: _builtins.int
     REJECTED_FIELD_NUMBER: _builtins.int
     DUPLICATES_FIELD_NUMBER: _builtins.int
+    RECEIPT_FIELD_NUMBER: _builtins.int
     accepted: _builtins.int
     rejected: _builtins.int
     duplicates: _builtins.int
+    receipt: _builtins.str
+    """When ingest signs receipts: one signed note over the accepted events'
+    hashes, in result order (docs/verification.md, section 6).
+    """
     @_builtins.property
     def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventResult]: ...
     def __init__(
@@ -361,10 +372,11 @@ class BatchResult(_message.Message):
         accepted: _builtins.int = ...,
         rejected: _builtins.int = ...,
         duplicates: _builtins.int = ...,
+        receipt: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "duplicates", b"duplicates", "rejected", b"rejected", "results", b"results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "duplicates", b"duplicates", "receipt", b"receipt", "rejected", b"rejected", "results", b"results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
