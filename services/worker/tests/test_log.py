@@ -17,6 +17,7 @@ from auditpipe_common.store import Store
 from auditpipe_common.store.logaudit import LogReport, audit_stored_log
 from auditpipe_common.store.logproofs import consistency_bundle, inclusion_bundle
 from auditpipe_common.store.logtables import LogTables
+from auditpipe_common.streams import shard_for, stream_key
 from auditpipe_common.timeutil import now_us
 from auditpipe_common.tlog import (
     Checkpoint,
@@ -35,8 +36,10 @@ from auditpipe_common.tlog import (
     verify_consistency_bundle,
     verify_inclusion_bundle,
 )
+from auditpipe_worker.batch import Entry
 from auditpipe_worker.consumer import Worker
-from services.worker.tests.helpers import events, publish, run_until, settings
+from auditpipe_worker.sink import OwnershipLost
+from services.worker.tests.helpers import SHARDS, count, events, publish, run_until, settings
 
 pytestmark = pytest.mark.integration
 
@@ -273,3 +276,33 @@ async def test_a_row_the_store_refuses_leaves_a_tombstone_not_a_hole(
     report = verify(store, verifiers)
     assert report.ok, report
     assert report.verified_size == 5
+
+
+async def _owner_says_yes() -> bool:
+    return True  # a stale worker that believes it still owns the shard
+
+
+async def test_a_worker_whose_lease_passed_on_can_never_extend_the_log(
+    redis: Redis, redis_url: str, store: Store, key_file: Path, verifiers: list[Verifier]
+) -> None:
+    """The fence: positions are committed in Redis only under the shard lease."""
+    lease = f"auditpipe:lease:{shard_for('acme', SHARDS)}"
+    stream = stream_key("auditpipe", shard_for("acme", SHARDS))
+    log_settings = {"log_deployment": "test", "log_key_files": [key_file]}
+    stale = Worker(settings(redis_url, store, "a", **log_settings), redis, store)
+    first = events("acme", 10)
+    await redis.set(lease, "a", px=60_000)
+    entry = Entry(stream, await publish(redis, first), b"", first)
+    await stale._sink.write([entry], _owner_says_yes)
+    await redis.set(lease, "b", px=60_000)  # "a" paused; "b" owns the shard now
+    second = events("acme", 10, start=11)
+    entry = Entry(stream, await publish(redis, second), b"", second)
+    with pytest.raises(OwnershipLost):
+        await stale._sink.write([entry], _owner_says_yes)
+    assert count(store, "acme")["count"] == 10  # nothing of the stale batch was stored
+    await redis.delete(lease)
+    fresh = Worker(settings(redis_url, store, "b", **log_settings), redis, store)
+    await run_until(fresh, lambda: fresh.totals.stored >= 10)
+    report = verify(store, verifiers)
+    assert report.ok, report
+    assert (report.size, report.verified_size) == (20, 20)
