@@ -93,6 +93,12 @@ async def test_past_the_grace_the_lowest_ready_replica_is_promoted(kube: MemoryK
     assert await promote(kube, LATE) == 2
     annotations = kube.objects[PIPELINE]["metadata"]["annotations"]
     assert annotations[ANNOTATION_REDIS_PRIMARY] == "2"
+    events = [o for o in kube.objects.values() if o["kind"] == "Event"]
+    assert [(e["type"], e["reason"]) for e in events] == [("Warning", "RedisReplicaPromoted")]
+    assert events[0]["message"] == (
+        "Redis primary audit-redis-0 down for 45 s: promoted replica audit-redis-2"
+    )
+    assert events[0]["involvedObject"]["name"] == "audit"
 
 
 async def test_a_pending_primary_counts_as_down_since_created(kube: MemoryKube) -> None:

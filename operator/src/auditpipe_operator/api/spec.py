@@ -142,13 +142,16 @@ class Logging(ApiModel):
 class AuditPipelineSpec(ApiModel):
     """Desired state of one audit pipeline."""
 
+    # The guards: the API server also checks these rules on the spec's default ({}).
     model_config = ConfigDict(
         json_schema_extra=validations(
             cel(
+                "!has(self.failover) || !has(self.redis) || "
                 "self.failover.redisPrimaryLoss != 'PromoteReplica' || self.redis.replicas >= 2",
                 "failover.redisPrimaryLoss PromoteReplica needs redis.replicas >= 2",
             ),
             cel(
+                "!has(self.failover) || !has(self.redis) || "
                 "self.failover.redisReplicaAcks < self.redis.replicas",
                 "failover.redisReplicaAcks must be below redis.replicas (one pod is the primary)",
             ),

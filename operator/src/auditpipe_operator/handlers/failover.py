@@ -20,6 +20,7 @@ import kopf
 
 from auditpipe_operator.api.constants import ANNOTATION_REDIS_PRIMARY, API_VERSION, KIND
 from auditpipe_operator.api.pipeline import Pipeline
+from auditpipe_operator.handlers.events import warn
 from auditpipe_operator.kube.client import Kube, ObjectRef
 from auditpipe_operator.resources.meta import child_name, selector_labels
 
@@ -81,14 +82,16 @@ async def promote_redis(kube: Kube, pipeline: Pipeline, now: str, logger: kopf.L
     down = (timestamp(now) - since).total_seconds()
     if down < failover.redis_promotion_grace_seconds:
         return pipeline
-    name = child_name(pipeline, f"redis-{pipeline.redis_primary}")
+    lost = f"Redis primary {child_name(pipeline, f'redis-{pipeline.redis_primary}')}"
     chosen = candidate(pods, pipeline)
     if chosen is None:
-        logger.warning("Redis primary %s down for %d s and no replica is ready", name, down)
+        message = f"{lost} down for {down:.0f} s and no replica is ready to take over"
+        await warn(kube, pipeline, "RedisPrimaryLost", message, now, logger)
         return pipeline
     ref = ObjectRef(API_VERSION, KIND, pipeline.namespace, pipeline.name)
     patch = {"metadata": {"annotations": {ANNOTATION_REDIS_PRIMARY: str(chosen)}}}
     await kube.patch(ref, patch)
-    new = child_name(pipeline, f"redis-{chosen}")
-    logger.warning("Redis primary %s down for %d s: promoted replica %s", name, down, new)
+    promoted = child_name(pipeline, f"redis-{chosen}")
+    message = f"{lost} down for {down:.0f} s: promoted replica {promoted}"
+    await warn(kube, pipeline, "RedisReplicaPromoted", message, now, logger)
     return dataclasses.replace(pipeline, redis_primary=chosen)

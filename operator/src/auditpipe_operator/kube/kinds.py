@@ -36,6 +36,7 @@ _KINDS = [
     KindInfo("v1", "ServiceAccount", "serviceaccounts"),
     KindInfo("v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
     KindInfo("v1", "Pod", "pods"),
+    KindInfo("v1", "Event", "events"),
     KindInfo("apps/v1", "Deployment", "deployments"),
     KindInfo("apps/v1", "StatefulSet", "statefulsets"),
     KindInfo("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
