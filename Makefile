@@ -11,7 +11,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/auditpipe/uv
 
 .PHONY: help
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z0-9_-]+:.*##/ {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: bootstrap
 bootstrap: ## Install system packages (redis-server) and uv if missing
@@ -45,9 +45,10 @@ typecheck: ## mypy --strict on every package
 	$(UV) run mypy
 
 .PHONY: generate
-generate: ## Regenerate the protobuf code from proto/
+generate: ## Regenerate the protobuf code from proto/ and the CRD from the operator's models
 	$(UV) run python -m grpc_tools.protoc -Iproto --python_out=packages/common/src \
 		--mypy_out=packages/common/src proto/auditpipe_common/schema/v1/events.proto
+	$(UV) run python -m auditpipe_operator.crdgen
 
 .PHONY: verify
 verify: ## Fail if generated code differs from what `make generate` produces
@@ -62,8 +63,14 @@ faults: sync ## The fault matrix: kill and break real processes; updates docs/re
 	$(UV) run pytest -m faults $(PYTEST_ARGS)
 
 .PHONY: test
-test: sync lint typecheck verify ## Every check and test (faults included; e2e is `make e2e`)
+test: sync lint typecheck verify ## Every check and test (faults and the Kubernetes e2e included)
 	$(UV) run pytest -m "not e2e" $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory e2e
+
+.PHONY: e2e
+e2e: sync ## Kubernetes e2e (chart, operator): builds the control plane (cached) and runs on it (or on KUBECONFIG)
+	scripts/controlplane/build.sh
+	$(UV) run pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: sync ## End-to-end throughput and latency as ratios to raw Redis / raw chDB ceilings
