@@ -26,6 +26,8 @@ from tests.e2e.pipelines import Namespaces
 from tests.e2e.release import NAMESPACE, RELEASE, install
 from tests.e2e.volumes import provide_volumes
 
+KWOK_NODE = "kwok.x-k8s.io/node"
+
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
@@ -73,6 +75,14 @@ def operator(
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_pods_only(cluster: Cluster) -> None:
+    """Skip unless kwok fakes the pods (a kubelet would overwrite a staged pod status)."""
+    nodes = cluster.items("nodes", None)
+    if not any(n["metadata"].get("annotations", {}).get(KWOK_NODE) == "fake" for n in nodes):
+        pytest.skip("stages pod readiness by hand: needs kwok's fake pods")
 
 
 @pytest.fixture

@@ -37,7 +37,10 @@ def example(spec: Mapping[str, Any] | None = None) -> Manifest:
     body: Manifest = yaml.safe_load(EXAMPLE.read_text())
     body["spec"] = merge(body["spec"], spec or {})
     if IMAGE_TAG:
-        images = {c: {"tag": IMAGE_TAG} for c in ("ingest", "sequencer", "worker", "query")}
+        images = {
+            c: {"repository": f"ghcr.io/auditpipe/{c}", "tag": IMAGE_TAG}
+            for c in ("ingest", "sequencer", "worker", "query")
+        }
         body["spec"] = merge(body["spec"], {"images": {**images, "pullPolicy": "IfNotPresent"}})
     return body
 

@@ -18,7 +18,7 @@ from auditpipe_operator.api.constants import ANNOTATION_REDIS_PRIMARY
 from tests.e2e.cluster import Cluster, Manifest, wait_until
 from tests.e2e.pipelines import CONDITIONS, KIND, Namespaces, apply_example, wait_settled
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("fake_pods_only")]
 
 
 def set_ready(cluster: Cluster, namespace: str, pod: str, ready: bool, ago: float = 0) -> None:
