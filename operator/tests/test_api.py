@@ -75,3 +75,16 @@ def test_pipeline_from_body_keeps_identity_and_owner_reference() -> None:
     assert owner["uid"] == "u-1"
     assert owner["controller"] is True
     assert owner["kind"] == "AuditPipeline"
+
+
+def test_a_partial_override_keeps_the_component_defaults() -> None:
+    spec = AuditPipelineSpec.model_validate(
+        {
+            "query": {"service": {"type": "NodePort"}},
+            "sequencer": {"storage": {"storageClassName": "fast"}},
+            "clickhouse": {"storage": {"storageClassName": "fast"}},
+        }
+    )
+    assert spec.query.service.port == 8702
+    assert spec.sequencer.storage.size == "1Gi"
+    assert spec.clickhouse.storage.size == "50Gi"

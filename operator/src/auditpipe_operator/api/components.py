@@ -11,6 +11,7 @@ from auditpipe_operator.api.base import (
     IMMUTABLE_STORAGE,
     ApiModel,
     Autoscaling,
+    Quantity,
     ResourceName,
     ResourceRequirements,
     ServiceType,
@@ -73,6 +74,18 @@ class ServiceSpec(ApiModel):
     port: int = Field(default=8700, ge=1, le=65535, description="Service port.")
 
 
+class QueryServiceSpec(ServiceSpec):
+    """The Service in front of the query API (its own default port)."""
+
+    port: int = Field(default=8702, ge=1, le=65535, description="Service port.")
+
+
+class SequencerStorage(Storage):
+    """The sequencer's volume: one small file of reservations."""
+
+    size: Quantity = Field(default="1Gi", description="Requested capacity.")
+
+
 class IngestSpec(ApiModel):
     """The ingest API (stateless, behind a Service and optionally an Ingress)."""
 
@@ -113,8 +126,8 @@ class SequencerSpec(ApiModel):
         ),
         description="Container resources.",
     )
-    storage: Storage = Field(
-        default_factory=lambda: Storage(size="1Gi"),
+    storage: SequencerStorage = Field(
+        default_factory=SequencerStorage,
         description="Volume of the reservations file.",
         json_schema_extra=validations(IMMUTABLE_STORAGE),
     )
@@ -151,9 +164,7 @@ class QuerySpec(ApiModel):
         ),
         description="Container resources.",
     )
-    service: ServiceSpec = Field(
-        default_factory=lambda: ServiceSpec(port=8702), description="Service."
-    )
+    service: QueryServiceSpec = Field(default_factory=QueryServiceSpec, description="Service.")
     ingress: IngressSpec = Field(
         default_factory=IngressSpec,
         description="Expose the query API (own host); otherwise only in-namespace pods reach it.",

@@ -11,6 +11,7 @@ from auditpipe_operator.api.base import (
     IMMUTABLE_STORAGE,
     ApiModel,
     ImageRef,
+    Quantity,
     ResourceName,
     ResourceRequirements,
     Storage,
@@ -49,6 +50,12 @@ class RedisSpec(ApiModel):
         ),
         description="Container resources.",
     )
+
+
+class ClickHouseStorage(Storage):
+    """The ClickHouse server's volume: the events themselves."""
+
+    size: Quantity = Field(default="50Gi", description="Requested capacity.")
 
 
 class ExternalClickHouse(ApiModel):
@@ -109,8 +116,8 @@ class ClickHouseSpec(ApiModel):
         max_length=7,
         description="ZooKeeper / ClickHouse Keeper host:port list for replicated tables.",
     )
-    storage: Storage = Field(
-        default_factory=lambda: Storage(size="50Gi"),
+    storage: ClickHouseStorage = Field(
+        default_factory=ClickHouseStorage,
         description="Persistent volume per ClickHouse server.",
         json_schema_extra=validations(IMMUTABLE_STORAGE),
     )
