@@ -27,6 +27,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -36,14 +37,8 @@ from auditpipe_common.schema import AuditEvent
 from auditpipe_common.store.logtables import LogBatch, LogTables
 from auditpipe_common.store.rows import constraint_violation
 from auditpipe_common.timeutil import now_us
-from auditpipe_common.tlog import (
-    Checkpoint,
-    CompactRange,
-    Signer,
-    leaf_hash,
-    log_origin,
-    sign_checkpoint,
-)
+from auditpipe_common.tlog import Checkpoint, CompactRange, Signer, log_origin, sign_checkpoint
+from auditpipe_common.tlog.leaf import event_values, leaf_hash_of
 from auditpipe_worker.batch import Entry, unique_by_tenant
 from auditpipe_worker.logheads import HeadsMoved, Intent, LogHeads, TenantIntent, keys_digest
 
@@ -63,6 +58,7 @@ class TenantAppend:
     old_raw: bytes
     old: CompactRange
     events: list[AuditEvent]
+    values: list[Sequence[Any]] = field(default_factory=list)  # event_values of each event
     hashes: list[bytes] = field(default_factory=list)
     new: CompactRange = field(default_factory=CompactRange)
 
@@ -73,7 +69,8 @@ class TenantAppend:
 
     def place(self) -> None:
         """Compute the leaf hashes and the new head from ``old`` and ``events``."""
-        self.hashes = [leaf_hash(ev, self.start + i) for i, ev in enumerate(self.events)]
+        self.values = [event_values(ev) for ev in self.events]
+        self.hashes = [leaf_hash_of(v, self.start + i) for i, v in enumerate(self.values)]
         self.new = self.old.copy()
         self.new.extend(self.hashes)
 
@@ -93,6 +90,14 @@ class Plan:
     def events(self) -> list[tuple[str, list[AuditEvent]]]:
         """Each tenant's events, in position order."""
         return [(t, a.events) for t, a in self.appends.items()]
+
+    def rows(self) -> list[tuple[AuditEvent, Sequence[Any], int]]:
+        """Every event with its values and position, ready to insert."""
+        return [
+            (ev, a.values[i], a.start + i)
+            for a in self.appends.values()
+            for i, ev in enumerate(a.events)
+        ]
 
 
 class Signers:

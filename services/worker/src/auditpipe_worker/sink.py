@@ -23,13 +23,14 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from auditpipe_common.errors import PermanentError, TransientError
 from auditpipe_common.logging import get_logger
 from auditpipe_common.schema import AuditEvent
 from auditpipe_common.store import EventColumns
 from auditpipe_common.store.rows import constraint_violation
+from auditpipe_common.tlog.leaf import event_values
 from auditpipe_worker.batch import Entry, unique_by_tenant
 from auditpipe_worker.deadletter import DeadLetters
 from auditpipe_worker.logheads import LeaseLost
@@ -41,6 +42,7 @@ KEY_CHECK_CHUNK = 5000
 TOMBSTONE = "auditpipe.rejected"
 T = TypeVar("T")
 Owner = Callable[[], Awaitable[bool]]
+Row = tuple[AuditEvent, Sequence[Any], int]  # an event, its event_values, its log position
 
 
 class EventStore(Protocol):
@@ -126,9 +128,8 @@ class Sink:
             new = [ev for ev in events if ev.idempotency_key not in known]
             fresh[tenant] = await self._valid(new, result)
         if writer is None:
-            await self._insert(
-                [(ev, 0) for evs in fresh.values() for ev in evs], result, still_owner
-            )
+            rows: list[Row] = [(ev, event_values(ev), 0) for evs in fresh.values() for ev in evs]
+            await self._insert(rows, result, still_owner)
             return result
         shard_of = {ev.tenant: e.shard for e in entries for ev in e.events}
         ids: dict[int, list[str]] = {}
@@ -176,26 +177,25 @@ class Sink:
         self, writer: LogWriter, plan: Plan, result: SinkResult, still_owner: Owner
     ) -> None:
         """Insert a committed plan's rows, tombstone refused ones, record the log batch."""
-        rows = [(ev, a.start + i) for a in plan.appends.values() for i, ev in enumerate(a.events)]
-        refused = await self._insert(rows, result, still_owner)
-        for ev, position in refused:
+        refused = await self._insert(plan.rows(), result, still_owner)
+        for ev, _, position in refused:
             stone = tombstone(ev)
-            await self._retry(partial(self._put, [(stone, position)]), still_owner)
+            await self._retry(
+                partial(self._put, [(stone, event_values(stone), position)]), still_owner
+            )
             plan.appends[ev.tenant].replace(position, stone)
         if refused:
-            changed = sorted({ev.tenant for ev, _ in refused})
+            changed = sorted({ev.tenant for ev, _, _ in refused})
             await self._retry(partial(writer.amend, plan, changed), still_owner)
         await self._retry(partial(writer.finish, plan), still_owner)
 
-    async def _put(self, rows: list[tuple[AuditEvent, int]]) -> None:
+    async def _put(self, rows: list[Row]) -> None:
         block = EventColumns()
-        for ev, position in rows:
-            block.append(ev, self._retention_for(ev.tenant), position)
+        for ev, values, position in rows:
+            block.append_values(values, self._retention_for(ev.tenant), position)
         await asyncio.to_thread(self._store.insert, block)
 
-    async def _insert(
-        self, rows: list[tuple[AuditEvent, int]], result: SinkResult, still_owner: Owner
-    ) -> list[tuple[AuditEvent, int]]:
+    async def _insert(self, rows: list[Row], result: SinkResult, still_owner: Owner) -> list[Row]:
         """Insert ``rows``; returns those the store refused (dead-lettered)."""
         if not rows:
             return []

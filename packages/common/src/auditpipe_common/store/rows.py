@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from auditpipe_common.eventjson import OUTCOME_BY_NAME, OUTCOME_NAMES
 from auditpipe_common.schema import AuditEvent
 from auditpipe_common.timeutil import MAX_US, MIN_US
+from auditpipe_common.tlog.leaf import VALUE_FIELDS, event_values
 
 # (column, field path in AuditEvent): the one mapping between table and message.
 FIELDS: tuple[tuple[str, str], ...] = (
@@ -38,10 +38,12 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("clock_skewed", "clock_skewed"),
 )
 PATHS = tuple(path for _, path in FIELDS)
+# The columns follow the canonical leaf order, so one fetch of the values serves both.
+if PATHS != VALUE_FIELDS:
+    raise RuntimeError("store.rows.FIELDS must follow the order of tlog.leaf.FIELDS")
 COLUMNS: tuple[str, ...] = (*(column for column, _ in FIELDS), "retention_days", "log_index")
 _OUTCOME = PATHS.index("outcome")
 _TIMES = {"occurred_at", "received_at"}
-_values = operator.attrgetter(*PATHS)
 
 SELECT_COLUMNS = ", ".join(
     f"toUnixTimestamp64Micro({column})" if column in _TIMES else column for column, _ in FIELDS
@@ -60,11 +62,15 @@ class EventColumns:
 
     def append(self, ev: AuditEvent, retention_days: int, log_index: int = 0) -> None:
         """Add one event as a row (at ``log_index`` in its tenant's log)."""
-        values = [*_values(ev), retention_days, log_index]
-        values[_OUTCOME] = OUTCOME_NAMES.get(ev.outcome, "")
-        for column, value in zip(self.columns, values, strict=True):
+        self.append_values(event_values(ev), retention_days, log_index)
+
+    def append_values(self, values: Sequence[Any], retention_days: int, log_index: int = 0) -> None:
+        """Add one event given as ``event_values(ev)``."""
+        row = [*values, retention_days, log_index]
+        row[_OUTCOME] = OUTCOME_NAMES.get(row[_OUTCOME], "")
+        for column, value in zip(self.columns, row, strict=True):
             column.append(value)
-        self.keys.append((ev.tenant, ev.idempotency_key))
+        self.keys.append((values[0], values[2]))
 
     def extend(self, events: Iterable[AuditEvent], retention_days: int) -> None:
         """Add many events."""
