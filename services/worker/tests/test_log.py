@@ -306,3 +306,27 @@ async def test_a_worker_whose_lease_passed_on_can_never_extend_the_log(
     report = verify(store, verifiers)
     assert report.ok, report
     assert (report.size, report.verified_size) == (20, 20)
+
+
+async def test_a_rotated_key_leaves_old_checkpoints_verifiable(
+    redis: Redis, redis_url: str, store: Store, key_file: Path, tmp_path: Path
+) -> None:
+    """Key A signs, then A and B during the rotation, then B alone; trusting A and B verifies."""
+    new_key = tmp_path / "new.pem"
+    generate_key_file(new_key)
+    for n, keys in enumerate(([key_file], [key_file, new_key], [new_key])):
+        await publish(redis, events("acme", 10, start=1 + 10 * n))
+        worker = Worker(
+            settings(redis_url, store, f"w{n}", log_deployment="test", log_key_files=keys),
+            redis, store,
+        )  # fmt: skip
+        await run_until(worker, lambda w=worker: w.totals.stored >= 10)  # type: ignore[misc]
+    trusted = [
+        Verifier.parse(verifier_key(load_private_key(k), ORIGIN)) for k in (key_file, new_key)
+    ]
+    report = verify(store, trusted)
+    assert report.ok, report
+    assert (report.verified_size, report.checkpoints) == (30, 3)
+    only_new = verify(store, trusted[1:])  # the first checkpoint was signed by A alone
+    assert only_new.finding is not None
+    assert (only_new.finding.kind, only_new.finding.position) == (Damage.BAD_CHECKPOINT, 10)
