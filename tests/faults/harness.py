@@ -118,6 +118,7 @@ class Audit:
     seq_repeats: int
     order_violations: int
     unreported_missing: int
+    logs_damaged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -127,11 +128,15 @@ class Audit:
             or self.seq_repeats
             or self.order_violations
             or self.unreported_missing
+            or self.logs_damaged
         )
 
 
 def audit(scenario: str, load: Load, rollback_at: float | None = None) -> Audit:
     """Compare the store with what every client logged and was acknowledged.
+
+    Each tenant's tamper-evident log is verified too: intact, and one position
+    for every stored event (``logs_damaged`` counts the tenants for which not).
 
     ``rollback_at`` (a ``time.monotonic()``) is when Redis' files were copied in
     a scenario that later restores that copy. A missing acknowledged event whose
@@ -141,9 +146,13 @@ def audit(scenario: str, load: Load, rollback_at: float | None = None) -> Audit:
     stack = load.stack
     assert wait_drained(stack.config.redis_url, stack.config.shards, timeout=300)
     rows: list[dict[str, object]] = []
+    damaged = 0
     for key in load.keys.values():
         with QueryClient(stack.config.url("query"), key) as q:
-            rows += [json.loads(line) for line in q.export_lines({})]
+            mine = [json.loads(line) for line in q.export_lines({})]
+            report = q.get("/v1/log/verify").json()
+        rows += mine
+        damaged += not (report["ok"] and report["size"] == report["rows"] == len(mine))
     per_key = Counter(str(r["idempotency_key"]) for r in rows)
     seq_of = {str(r["idempotency_key"]): int(r["seq"]) for r in rows}  # type: ignore[call-overload]
     seqs = Counter((r["tenant"], r["seq"]) for r in rows)
@@ -171,6 +180,7 @@ def audit(scenario: str, load: Load, rollback_at: float | None = None) -> Audit:
         seq_repeats=sum(n - 1 for n in seqs.values()),
         order_violations=order,
         unreported_missing=unreported,
+        logs_damaged=damaged,
     )
 
 
