@@ -330,3 +330,21 @@ async def test_a_rotated_key_leaves_old_checkpoints_verifiable(
     only_new = verify(store, trusted[1:])  # the first checkpoint was signed by A alone
     assert only_new.finding is not None
     assert (only_new.finding.kind, only_new.finding.position) == (Damage.BAD_CHECKPOINT, 10)
+
+
+async def test_rows_stored_but_not_recorded_are_rolled_forward_when_redis_lost_the_head(
+    log_store: Store, redis: Redis, redis_url: str, key_file: Path, verifiers: list[Verifier]
+) -> None:
+    """A crash between the insert and its record, with Redis' heads and intents lost too."""
+    damage(log_store, "ALTER TABLE {db}.log_batches DELETE WHERE tenant = 'acme' AND start >= 60")
+    for key in await redis.keys("auditpipe:tlog:*"):
+        await redis.delete(key)
+    await publish(redis, events("acme", 10, start=91))
+    worker = Worker(
+        settings(redis_url, log_store, "w2", log_deployment="test", log_key_files=[key_file]),
+        redis, log_store,
+    )  # fmt: skip
+    await run_until(worker, lambda: worker.totals.stored >= 10)
+    report = verify(log_store, verifiers)
+    assert report.ok, report
+    assert (report.size, report.rows, report.verified_size) == (SIZE + 10, SIZE + 10, SIZE + 10)

@@ -9,9 +9,9 @@ lease is its log's only writer. Per batch (see :class:`~auditpipe_worker.sink.Si
    but only while this worker holds every lease involved
    (:mod:`auditpipe_worker.logheads`). From then on those positions belong to
    those events, whoever stores them;
-3. the sink stores the rows; then :meth:`LogWriter.finish` records one
-   ``log_batches`` row per tenant, signs the checkpoints that are due and
-   clears the intents.
+3. the sink stores the rows; then :meth:`LogWriter.finish` records the
+   appended positions in ``log_batches``, signs the checkpoints that are due
+   and clears the intents.
 
 A worker that dies after step 2 leaves the intent; the shard's next owner
 replays it from the same stream entries first (same events, positions and
@@ -203,8 +203,7 @@ class LogWriter:
         """Move the heads of ``changed`` tenants again after events were replaced."""
         raws = await self._heads.raw_heads(changed)
         moves = {t: (raw, plan.appends[t].new) for t, raw in zip(changed, raws, strict=True)}
-        intents = {s: text for s, text in plan.intents.items()}
-        await self._heads.move("amend", intents, moves)
+        await self._heads.move("amend", plan.intents, moves)
         for tenant in changed:
             self._known[tenant] = plan.appends[tenant].new
 
@@ -349,18 +348,30 @@ class LogWriter:
         head = CompactRange.from_bytes(latest.state) if latest else CompactRange()
         while self._tables.rows_from(tenant, head.size):
             rows = self._tables.events_at(tenant, head.size, head.size + ROLL_FORWARD_CHUNK)
-            contiguous = [ev for i, (pos, ev) in enumerate(rows) if pos == head.size + i]
-            if not contiguous:
-                log.error("stored rows after the log head are not contiguous", tenant=tenant)
-                break
-            append = TenantAppend(tenant, 0, b"", head, contiguous)
+            run = _contiguous(rows, head.size)
+            if not run:
+                raise PermanentError(
+                    f"rows of {tenant!r} are stored after position {head.size} but not at it: "
+                    "a hole in the log; the shard stops rather than fork it (verify the log)"
+                )
+            append = TenantAppend(tenant, 0, b"", head, run)
             append.place()
             self._tables.add_batches(self._records(append, now_us()))
             log.warning("rolled the log head forward over unrecorded rows", tenant=tenant,
-                        start=head.size, count=len(contiguous))  # fmt: skip
+                        start=head.size, count=len(run))  # fmt: skip
             head = append.new
         redis_size = CompactRange.from_bytes(raw).size if raw else 0
         if redis_size > head.size:
             log.error("redis holds a longer log than the store; continuing from the store",
                       tenant=tenant, redis_size=redis_size, store_size=head.size)  # fmt: skip
         return head
+
+
+def _contiguous(rows: Sequence[tuple[int, AuditEvent]], first: int) -> list[AuditEvent]:
+    """The events of ``rows`` at ``first``, ``first + 1``, ... up to the first gap or repeat."""
+    run = []
+    for expected, (position, ev) in enumerate(rows, start=first):
+        if position != expected:
+            break
+        run.append(ev)
+    return run
