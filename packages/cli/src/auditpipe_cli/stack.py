@@ -49,6 +49,7 @@ class StackConfig:
     retention_days: int = 400
     checkpoint_interval_s: float = 10.0
     log_enabled: bool = True  # False only to measure what the log costs (bench)
+    receipts: bool = True  # ingest signs receipts (False only to measure their cost)
 
     @property
     def redis_url(self) -> str:
@@ -135,7 +136,7 @@ class LocalStack:
             "AUDITPIPE_LOG_ENABLED": str(c.log_enabled).lower(),
             "AUDITPIPE_LOG_KEY_FILES": json.dumps([str(keys["log"])]),
             "AUDITPIPE_LOG_PUBLIC_KEYS": json.dumps([public]),
-            **({"AUDITPIPE_RECEIPT_KEY_FILE": str(keys["ingest"])} if c.log_enabled else {}),
+            **({"AUDITPIPE_RECEIPT_KEY_FILE": str(keys["ingest"])} if c.receipts else {}),
             "AUDITPIPE_CHECKPOINT_INTERVAL_S": str(c.checkpoint_interval_s),
         }
 
