@@ -108,14 +108,26 @@ async def test_a_pending_primary_counts_as_down_since_created(kube: MemoryKube) 
     assert await promote(kube, LATE) == 1
 
 
+async def test_a_primary_lost_without_a_ready_replica_is_reported_once(
+    kube: MemoryKube,
+) -> None:
+    kube.add(pipeline_body(PROMOTE))
+    add_pod(kube, 0, ready=False)
+    add_pod(kube, 1, ready=False)
+    for now in (LATE, "2026-01-01T01:01:15Z"):  # two resyncs
+        assert await promote(kube, now) == 0
+    events = [o for o in kube.objects.values() if o["kind"] == "Event"]
+    assert [e["reason"] for e in events] == ["RedisPrimaryLost"]
+    assert "no replica is ready" in events[0]["message"]
+
+
 @pytest.mark.parametrize(
     ("spec", "pods"),
     [
         ({"redis": {"replicas": 3}}, [(0, False), (1, True)]),  # Manual policy
-        (PROMOTE, [(0, False), (1, False)]),  # nobody to promote
         (PROMOTE, [(1, True)]),  # the primary pod is missing: being recreated
     ],
-    ids=["manual", "no-ready-replica", "primary-missing"],
+    ids=["manual", "primary-missing"],
 )
 async def test_no_promotion(
     kube: MemoryKube, spec: dict[str, Any], pods: list[tuple[int, bool]]

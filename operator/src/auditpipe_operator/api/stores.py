@@ -31,7 +31,7 @@ class RedisSpec(ApiModel):
         default=1,
         ge=1,
         le=5,
-        description="Pod 0 is the primary; the others replicate it (see failover).",
+        description="Pods: one primary (pod 0 until a failover), the others replicate it.",
     )
     appendfsync: Literal["everysec", "always"] = Field(
         default="everysec",

@@ -17,9 +17,9 @@ from auditpipe_operator.kube.client import Kube, Manifest
 from auditpipe_operator.kube.errors import KubeError
 
 
-def warning_event(pipeline: Pipeline, reason: str, message: str, now: str) -> Manifest:
-    """A core/v1 Warning Event about ``pipeline`` (named after its content and time)."""
-    digest = hashlib.sha256(f"{reason}\0{message}\0{now}".encode()).hexdigest()[:12]
+def warning_event(pipeline: Pipeline, reason: str, key: str, message: str, now: str) -> Manifest:
+    """A core/v1 Warning Event about ``pipeline``, named after its reason and ``key``."""
+    digest = hashlib.sha256(f"{pipeline.uid}\0{reason}\0{key}".encode()).hexdigest()[:12]
     involved = {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -43,11 +43,22 @@ def warning_event(pipeline: Pipeline, reason: str, message: str, now: str) -> Ma
 
 
 async def warn(
-    kube: Kube, pipeline: Pipeline, reason: str, message: str, now: str, logger: kopf.Logger
+    kube: Kube,
+    pipeline: Pipeline,
+    reason: str,
+    key: str,
+    message: str,
+    *,
+    now: str,
+    logger: kopf.Logger,
 ) -> None:
-    """Log ``message`` as a warning and post it as an Event (a failed post is only logged)."""
+    """Log ``message`` as a warning and post it as an Event (a failed post is only logged).
+
+    One Event per pipeline, reason and ``key`` (until the API server expires it, an
+    hour by default): a condition found again on every resync is not posted again.
+    """
     logger.warning("%s", message)
     try:
-        await kube.create(warning_event(pipeline, reason, message, now))
+        await kube.create(warning_event(pipeline, reason, key, message, now))
     except KubeError as exc:
         logger.warning("could not post the %s event: %s", reason, exc)

@@ -44,7 +44,7 @@ def down_since(pod: Mapping[str, Any]) -> datetime | None:
     return timestamp(ready.get("lastTransitionTime") or meta["creationTimestamp"])
 
 
-async def redis_pods(kube: Kube, pipeline: Pipeline) -> dict[int, dict[str, Any]]:
+async def list_redis_pods(kube: Kube, pipeline: Pipeline) -> dict[int, dict[str, Any]]:
     """The pipeline's Redis pods by ordinal."""
     selector = ",".join(f"{k}={v}" for k, v in selector_labels(pipeline, "redis").items())
     prefix = f"{child_name(pipeline, 'redis')}-"
@@ -74,7 +74,7 @@ async def promote_redis(kube: Kube, pipeline: Pipeline, now: str, logger: kopf.L
     failover = pipeline.spec.failover
     if failover.redis_primary_loss != "PromoteReplica":
         return pipeline
-    pods = await redis_pods(kube, pipeline)
+    pods = await list_redis_pods(kube, pipeline)
     primary = pods.get(pipeline.redis_primary)
     since = down_since(primary) if primary is not None else None
     if since is None:  # ready, or missing: the StatefulSet is bringing it back
@@ -86,12 +86,14 @@ async def promote_redis(kube: Kube, pipeline: Pipeline, now: str, logger: kopf.L
     chosen = candidate(pods, pipeline)
     if chosen is None:
         message = f"{lost} down for {down:.0f} s and no replica is ready to take over"
-        await warn(kube, pipeline, "RedisPrimaryLost", message, now, logger)
+        key = str(pipeline.redis_primary)
+        await warn(kube, pipeline, "RedisPrimaryLost", key, message, now=now, logger=logger)
         return pipeline
     ref = ObjectRef(API_VERSION, KIND, pipeline.namespace, pipeline.name)
     patch = {"metadata": {"annotations": {ANNOTATION_REDIS_PRIMARY: str(chosen)}}}
     await kube.patch(ref, patch)
     promoted = child_name(pipeline, f"redis-{chosen}")
     message = f"{lost} down for {down:.0f} s: promoted replica {promoted}"
-    await warn(kube, pipeline, "RedisReplicaPromoted", message, now, logger)
+    key = f"{pipeline.redis_primary}-{chosen}"
+    await warn(kube, pipeline, "RedisReplicaPromoted", key, message, now=now, logger=logger)
     return dataclasses.replace(pipeline, redis_primary=chosen)
