@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.cluster import Cluster
+from tests.e2e.cluster import Cluster, wait_until
 from tests.e2e.controlplane import ControlPlane, default_bin_dir
 from tests.e2e.operators import InClusterOperator, Operator, OperatorProcess
-from tests.e2e.pipelines import Namespaces
+from tests.e2e.pipelines import KIND, Namespaces
 from tests.e2e.release import NAMESPACE, RELEASE, install
 from tests.e2e.volumes import provide_volumes
 
@@ -73,6 +73,8 @@ def operator(
     running.start()
     try:
         yield running
+        # Every test namespace is deleted by now, without waiting: their pipelines must go.
+        wait_until(lambda: not cluster.items(KIND, None), "every pipeline to be deleted")
     finally:
         running.stop()
 

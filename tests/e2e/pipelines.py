@@ -14,6 +14,7 @@ import yaml
 from tests.e2e.cluster import EXAMPLE, Cluster, Manifest, wait_until
 
 KIND = "auditpipeline"
+NAME = "audit"  # the example's name
 CONDITIONS = {"Ready": "True", "Progressing": "False", "Degraded": "False"}
 CONDITIONS_RETAINED = {**CONDITIONS, "RetentionApplied": "True"}
 # Other clusters (kind) run the images built from this checkout under this tag.
@@ -45,16 +46,12 @@ def example(spec: Mapping[str, Any] | None = None) -> Manifest:
     return body
 
 
-def apply_example(
-    cluster: Cluster, namespace: str, spec: Mapping[str, Any] | None = None, name: str = "audit"
-) -> None:
-    """``kubectl apply -f examples/auditpipeline.yaml`` (changed by ``spec`` and ``name``)."""
-    if spec is None and not IMAGE_TAG and name == "audit":
+def apply_example(cluster: Cluster, namespace: str, spec: Mapping[str, Any] | None = None) -> None:
+    """``kubectl apply -f examples/auditpipeline.yaml``, changed by ``spec`` if given."""
+    if spec is None and not IMAGE_TAG:
         cluster.kubectl("apply", "-f", str(EXAMPLE), "-n", namespace)
-        return
-    body = example(spec)
-    body["metadata"]["name"] = name
-    cluster.apply([body], namespace)
+    else:
+        cluster.apply([example(spec)], namespace)
 
 
 def conditions(obj: Manifest) -> dict[str, Manifest]:
@@ -79,22 +76,17 @@ def settled(obj: Manifest | None, wanted: Mapping[str, str] = CONDITIONS_RETAINE
 
 
 def wait_settled(
-    cluster: Cluster,
-    namespace: str,
-    name: str = "audit",
-    wanted: Mapping[str, str] = CONDITIONS_RETAINED,
-    timeout: float = 180.0,
+    cluster: Cluster, namespace: str, wanted: Mapping[str, str] = CONDITIONS_RETAINED
 ) -> Manifest:
-    """The pipeline, once its status shows ``wanted`` for its current generation."""
-
+    """The example pipeline, once its status shows ``wanted`` for its current generation."""
     seen: list[Manifest | None] = [None]
 
     def check() -> Manifest | None:
-        seen[0] = cluster.get(KIND, name, namespace)
+        seen[0] = cluster.get(KIND, NAME, namespace)
         return seen[0] if settled(seen[0], wanted) else None
 
     try:
-        return wait_until(check, f"{namespace}/{name} to reach {dict(wanted)}", timeout)
+        return wait_until(check, f"{namespace}/{NAME} to reach {dict(wanted)}", 180)
     except AssertionError as exc:
         status = (seen[0] or {}).get("status", {})
         raise AssertionError(f"{exc}\nlast status: {json.dumps(status, indent=1)}") from None
