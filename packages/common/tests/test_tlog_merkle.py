@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditpipe_cli.datasets import shared_folder
 from auditpipe_common.tlog import (
     EMPTY_ROOT,
     CompactRange,
@@ -34,7 +35,7 @@ def _vectors_dir() -> Path:
     env = os.environ.get("AUDITPIPE_VECTORS")
     if env:
         return Path(env) / "rfc6962" if (Path(env) / "rfc6962").is_dir() else Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "vectors" / "rfc6962"
+    return shared_folder("vectors") / "rfc6962"
 
 
 VECTORS = _vectors_dir()

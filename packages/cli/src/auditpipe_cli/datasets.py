@@ -14,18 +14,22 @@ DATASETS = {
 }
 
 
-def datasets_root() -> Path:
-    """``AUDITPIPE_DATASETS``, else the nearest ``shared/datasets`` above the checkout.
+def shared_folder(name: str) -> Path:
+    """``shared/<name>`` of the nearest folder above the checkout that has one.
 
-    The data sets live beside the repository (``../shared/datasets``); a clone
-    made deeper in the same tree (a CI work folder, say) finds them too.
+    The shared material (real data sets, public test vectors) lives beside the
+    repository (``../shared``); a clone made deeper in the same tree (a CI work
+    folder, say) finds it too. Falls back to ``../shared/<name>``.
     """
-    env = os.environ.get("AUDITPIPE_DATASETS")
-    if env:
-        return Path(env)
     repo = Path(__file__).resolve().parents[4]
     for folder in repo.parents:
-        candidate = folder / "shared" / "datasets"
+        candidate = folder / "shared" / name
         if candidate.is_dir():
             return candidate
-    return repo.parent / "shared" / "datasets"
+    return repo.parent / "shared" / name
+
+
+def datasets_root() -> Path:
+    """``AUDITPIPE_DATASETS``, else the shared data sets (:func:`shared_folder`)."""
+    env = os.environ.get("AUDITPIPE_DATASETS")
+    return Path(env) if env else shared_folder("datasets")

@@ -15,6 +15,7 @@ and the same key may sign under several names (one per tenant origin).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,13 +86,16 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
     return b64(bytes([ALG_ED25519]) + raw_public_key(key.public_key()))
 
 
+_VERIFIER_KEY = re.compile(r"^[^+\s]+\+[0-9a-f]{8}\+")
+
+
 def parse_public_key(text: str) -> bytes:
     """A raw Ed25519 public key from a verifier key string (its name is ignored) or its base64.
 
     The base64 may be of the 32-byte key or of ``0x01 || key`` (a verifier key's last part).
     """
     text = text.strip()
-    if text.count("+") >= 2 and not text.startswith("+"):
+    if _VERIFIER_KEY.match(text):  # name+keyid+... (a bare base64 key may hold '+' too)
         return Verifier.parse(text).public_key
     raw = decode_b64(text, "public key")
     if len(raw) == 33 and raw[0] == ALG_ED25519:
