@@ -96,20 +96,22 @@ async def test_a_failed_insert_is_never_acked_and_a_long_outage_drains_without_r
         store,
     )
     task = asyncio.create_task(worker.run())
-    samples = 0
-    while time.monotonic() - began < outage:  # the fault is certainly still on
-        assert await redis.xlen(STREAM) == 20, "an entry was acknowledged without being stored"
-        assert count(store, "acme")["count"] == 0
-        samples += 1
-        await asyncio.sleep(0.2)
-    assert samples > 5
-    deadline = time.monotonic() + 60
-    while count(store, "acme")["count"] < 100 or await redis.xlen(STREAM):
-        assert time.monotonic() < deadline, "the worker did not drain after the outage"
-        assert not task.done(), task.exception()
-        await asyncio.sleep(0.1)
-    worker.stop()
-    await task
+    try:
+        samples = 0
+        while time.monotonic() - began < outage:  # the fault is certainly still on
+            assert await redis.xlen(STREAM) == 20, "an entry was acknowledged, not stored"
+            assert count(store, "acme")["count"] == 0
+            samples += 1
+            await asyncio.sleep(0.2)
+        assert samples > 5
+        deadline = time.monotonic() + 60
+        while count(store, "acme")["count"] < 100 or await redis.xlen(STREAM):
+            assert time.monotonic() < deadline, "the worker did not drain after the outage"
+            assert not task.done(), task.exception()
+            await asyncio.sleep(0.1)
+    finally:
+        worker.stop()
+        await task
     assert count(store, "acme") == {
         "count": 100,
         "distinct_keys": 100,
