@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what a fresh machine lacks for auditpipe: redis-server (Debian) and uv (PyPI).
+# Installs what a fresh machine lacks for auditpipe: redis-server, faketime and strace
+# (Debian; tests use the last two) and uv (PyPI).
 set -euo pipefail
 need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v faketime >/dev/null || need_apt+=(faketime)
+command -v strace >/dev/null || need_apt+=(strace)
 if ((${#need_apt[@]})); then
   echo "bootstrap: installing ${need_apt[*]} with apt-get" >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

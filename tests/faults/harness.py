@@ -119,6 +119,7 @@ class Audit:
     order_violations: int
     unreported_missing: int
     logs_damaged: int = 0
+    window_ms: int = 0
 
     @property
     def ok(self) -> bool:
@@ -132,16 +133,28 @@ class Audit:
         )
 
 
-def audit(scenario: str, load: Load, rollback_at: float | None = None) -> Audit:
+@dataclass(frozen=True)
+class Rollback:
+    """How a scenario rolled Redis back, on the ``time.monotonic()`` scale.
+
+    Acknowledgements before ``durable_at`` must survive; Redis lost the rest
+    at ``fault_at``.
+    """
+
+    durable_at: float
+    fault_at: float
+
+
+def audit(scenario: str, load: Load, rollback: Rollback | None = None) -> Audit:
     """Compare the store with what every client logged and was acknowledged.
 
     Each tenant's tamper-evident log is verified too: intact, and one position
     for every stored event (``logs_damaged`` counts the tenants for which not).
 
-    ``rollback_at`` (a ``time.monotonic()``) is when Redis' files were copied in
-    a scenario that later restores that copy. A missing acknowledged event whose
-    acknowledgement came after that instant was rolled back with Redis and is
-    counted as ``rolled_back``; one acknowledged earlier is ``lost``.
+    With a ``rollback``, a missing acknowledged event whose acknowledgement
+    came after its durable point was rolled back with Redis and is counted as
+    ``rolled_back``; ``window_ms`` is how long before the fault the oldest of
+    them was acknowledged. Any other missing acknowledged event is ``lost``.
     """
     stack = load.stack
     assert wait_drained(stack.config.redis_url, stack.config.shards, timeout=300)
@@ -157,12 +170,15 @@ def audit(scenario: str, load: Load, rollback_at: float | None = None) -> Audit:
     seq_of = {str(r["idempotency_key"]): int(r["seq"]) for r in rows}  # type: ignore[call-overload]
     seqs = Counter((r["tenant"], r["seq"]) for r in rows)
     lost = rolled_back = order = unreported = acked = sent = 0
+    window = 0.0
     for log in load.logs:
         sent += len(log.logged)
         acked += len(log.acked)
         missing = [k for k in log.acked if k not in per_key]
-        late = [k for k in missing if rollback_at is not None and log.acked_at[k] > rollback_at]
+        late = [k for k in missing if rollback and log.acked_at[k] > rollback.durable_at]
         rolled_back += len(late)
+        if rollback and late:
+            window = max(window, rollback.fault_at - min(log.acked_at[k] for k in late))
         lost += len(missing) - len(late)
         unreported += sum(
             1 for k in log.logged if k not in per_key and k not in log.acked and k not in log.failed
@@ -181,6 +197,7 @@ def audit(scenario: str, load: Load, rollback_at: float | None = None) -> Audit:
         order_violations=order,
         unreported_missing=unreported,
         logs_damaged=damaged,
+        window_ms=round(window * 1000),
     )
 
 

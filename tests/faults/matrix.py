@@ -20,8 +20,8 @@ MARK_START = "<!-- fault-matrix:start -->"
 MARK_END = "<!-- fault-matrix:end -->"
 HEADER = [
     "| scenario | sent | acknowledged | stored | duplicated | lost | rolled back with Redis "
-    "| seq repeats | order violations | missing, not reported | logs damaged |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| seq repeats | order violations | missing, not reported | logs damaged | loss window ms |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
 ]
 COLUMNS = HEADER[0].count("|") - 1
 
@@ -30,7 +30,7 @@ def row(a: Audit) -> str:
     """The table row of one scenario's audit."""
     cells = [a.scenario, a.sent, a.acknowledged, a.stored, a.duplicated, a.lost]
     cells += [a.rolled_back, a.seq_repeats, a.order_violations, a.unreported_missing]
-    cells += [a.logs_damaged]
+    cells += [a.logs_damaged, a.window_ms]
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 

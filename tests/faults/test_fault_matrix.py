@@ -13,7 +13,8 @@ import random
 import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,12 @@ from auditpipe_cli.stack import LocalStack, free_port
 from auditpipe_common.schema import EventBatch
 from auditpipe_common.streams import BATCH_FIELD, shard_for, stream_key
 from tests.faults.harness import Audit, Load, audit, make_stack, restore_dir
+from tests.faults.powerloss import PowerLoss
 
 pytestmark = [pytest.mark.faults, pytest.mark.stack]
 
-Fault = Callable[[LocalStack, Path], float | None]
-"""Injects one fault; returns the rollback instant if it restores older Redis files."""
+Fault = Callable[[LocalStack, Path], None]
+"""Injects one fault."""
 
 
 def restart(stack: LocalStack, name: str, sig: int = signal.SIGKILL) -> None:
@@ -74,24 +76,6 @@ def restart_redis(stack: LocalStack, _: Path) -> None:
     stack.start_redis()
 
 
-def redis_from_older_aof(stack: LocalStack, tmp: Path) -> float:
-    """Copy Redis' files, let writes continue, kill -9, restart from the copy.
-
-    This is a rollback of one second: a disk restored from a snapshot, or a
-    failover to a replica that lagged by a second. Nothing acknowledged before
-    the copy may be lost; what was acknowledged after it can be (see
-    docs/reliability.md).
-    """
-    redis_dir = stack.data_dir / "redis"
-    copied_at = time.monotonic()
-    shutil.copytree(redis_dir, tmp / "older")
-    time.sleep(1.0)
-    stack.kill("redis")
-    restore_dir(tmp / "older", redis_dir)
-    stack.start_redis()
-    return copied_at
-
-
 def store_unavailable(stack: LocalStack, _: Path) -> None:
     store_fails(stack, "unavailable")
 
@@ -107,19 +91,27 @@ def store_fails(stack: LocalStack, mode: str) -> None:
     stack.start_service("node", env=env)
 
 
+@contextmanager
+def frozen(stack: LocalStack, name: str) -> Iterator[None]:
+    """Hold one process of the stack still (SIGSTOP) for the duration."""
+    stack.procs[name].send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        stack.procs[name].send_signal(signal.SIGCONT)
+
+
 def redis_full(stack: LocalStack, _: Path) -> None:
     """Freeze the worker and cap Redis memory: ingest must refuse (503), clients wait."""
     client = redis.Redis.from_url(stack.config.redis_url)
     try:
-        stack.procs["node"].send_signal(signal.SIGSTOP)
-        used = int(client.info("memory")["used_memory"])
-        client.config_set("maxmemory", used + 512 * 1024)
-        time.sleep(4)
-        stack.procs["node"].send_signal(signal.SIGCONT)
+        with frozen(stack, "node"):
+            used = int(client.info("memory")["used_memory"])
+            client.config_set("maxmemory", used + 512 * 1024)
+            time.sleep(4)
         time.sleep(2)
         client.config_set("maxmemory", "1gb")
     finally:
-        stack.procs["node"].send_signal(signal.SIGCONT)
         client.close()
 
 
@@ -139,14 +131,17 @@ SCENARIOS: dict[str, tuple[Fault, str]] = {
     "SIGKILL worker between insert and ack": (kill_worker_between_insert_and_ack, "everysec"),
     "restart Redis (appendfsync everysec)": (restart_redis, "everysec"),
     "restart Redis (appendfsync always)": (restart_redis, "always"),
-    "Redis restarts from an older AOF": (redis_from_older_aof, "everysec"),
     "store unavailable for 6 s": (store_unavailable, "everysec"),
     "store read-only for 6 s": (store_read_only, "everysec"),
     "Redis full (worker frozen, maxmemory)": (redis_full, "everysec"),
     "Redis stalls writes for 3 s": (redis_stalls, "everysec"),
 }
-FAILOVER = "failover to a replica (ingest WAITs for 1 replica)"
-MATRIX_ROWS = (*SCENARIOS, FAILOVER)
+POWER_LOSS = {
+    ("everysec", 0): "Redis power loss: AOF cut to its last fsync (everysec)",
+    ("always", 0): "Redis power loss: AOF cut to its last fsync (always)",
+    ("everysec", 1): "Redis power loss, ingest WAITs for 1 replica, which takes over (everysec)",
+}
+MATRIX_ROWS = (*SCENARIOS, *POWER_LOSS.values())
 """Every row the suite writes to the results table of docs/reliability.md."""
 
 
@@ -158,13 +153,13 @@ def test_fault(scenario: str, tmp_path: Path, record: list[Audit]) -> None:
         load.start()
         try:
             time.sleep(random.uniform(1.0, 3.0))
-            rollback_at = fault(stack, tmp_path)
+            fault(stack, tmp_path)
             time.sleep(2.0)
         except BaseException:
             load.abort()
             raise
         load.stop()
-        result = audit(scenario, load, rollback_at)
+        result = audit(scenario, load)
     record.append(result)
     assert result.acknowledged > 0
     assert result.ok, result
@@ -195,47 +190,71 @@ def test_a_row_the_store_rejects_does_not_discard_its_batch(tmp_path: Path) -> N
     assert result.stored == result.acknowledged + 4
 
 
-def test_failover_to_a_replica_loses_nothing_acknowledged(
-    tmp_path: Path, record: list[Audit]
-) -> None:
-    """The primary is lost for good; its replica, which ingest waited for (WAIT 1), takes over.
+@pytest.mark.parametrize(("fsync", "replicas"), list(POWER_LOSS))
+def test_redis_power_loss(fsync: str, replicas: int, tmp_path: Path, record: list[Audit]) -> None:
+    """The Redis host loses power: its AOF keeps only what the last fsync covered.
 
-    Ingest runs with ``AUDITPIPE_MIN_REPLICA_ACKS=1``. The fault: SIGKILL the
-    primary, promote the replica, stop it cleanly and move its files to the
-    primary's place (the address clients use), as a Service moving to the
-    promoted pod would. Unlike the rollback scenario, nothing acknowledged
-    may be missing.
+    The worker is frozen for the last 1.2 s before, so the streams hold events
+    acknowledged but not yet stored, as under a backlog: the worst case.
+    Alone, Redis restarts from the cut file: what was acknowledged after the
+    last fsync may be gone (the policy's loss window, as measured), nothing
+    acknowledged before it. With ``AUDITPIPE_MIN_REPLICA_ACKS=1`` ingest
+    acknowledges only what a replica holds too: the replica is promoted and
+    takes the primary's address (as a Service moving to the promoted pod),
+    the old primary comes back from its cut files as the new replica, and
+    nothing acknowledged may be missing.
     """
-    with make_stack(tmp_path) as stack:
-        replica_dir = tmp_path / "replica"
-        replica, follower = start_replica(replica_dir, free_port(), stack.config.redis_port)
-        try:
+    name = POWER_LOSS[(fsync, replicas)]
+    with make_stack(tmp_path, fsync) as stack, PowerLoss(stack) as primary, ExitStack() as cleanup:
+        if replicas:
+            replica = cleanup.enter_context(Replica(tmp_path / "replica", stack))
             stack.kill("ingest", signal.SIGTERM)
             stack.start_service("ingest", env={"AUDITPIPE_MIN_REPLICA_ACKS": "1"})
-            load = Load(stack)
-            load.start()
-            try:
-                time.sleep(random.uniform(1.0, 3.0))
-                stack.kill("redis")
-                follower.replicaof("NO", "ONE")
-                follower.close()
-                stop_redis(replica)  # SIGTERM fsyncs its AOF
-                restore_dir(replica_dir, stack.data_dir / "redis")
+        load = Load(stack)
+        load.start()
+        try:
+            time.sleep(random.uniform(1.0, 3.0))
+            with frozen(stack, "node"):  # a backlog, acknowledged and not yet stored
+                time.sleep(1.2)
+                rollback = primary.cut()
+            if replicas:
+                shutil.copytree(primary.dir, tmp_path / "old-primary")
+                replica.take_over()
+                cleanup.enter_context(Replica(tmp_path / "old-primary", stack))
+            else:
                 stack.start_redis()
-                # a new replica joins the promoted primary
-                replica, follower = start_replica(
-                    tmp_path / "replica2", free_port(), stack.config.redis_port
-                )
-                time.sleep(2.0)
-            except BaseException:
-                load.abort()
-                raise
-            load.stop()
-            result = audit(FAILOVER, load)
-        finally:
-            follower.close()
-            stop_redis(replica)
+            time.sleep(2.0)
+        except BaseException:
+            load.abort()
+            raise
+        load.stop()
+        result = audit(name, load, rollback)
     record.append(result)
     assert result.acknowledged > 0
     assert result.ok, result
-    assert result.rolled_back == 0, result
+    if fsync == "always" or replicas:
+        assert result.rolled_back == 0, result
+
+
+class Replica:
+    """A replica of the stack's Redis, started on the data in ``root`` (if any)."""
+
+    def __init__(self, root: Path, stack: LocalStack) -> None:
+        self.dir, self.stack = root, stack
+        self.proc, self.client = start_replica(root, free_port(), stack.config.redis_port)
+
+    def take_over(self) -> None:
+        """Promote this replica and move it to the primary's address and folder."""
+        self.client.replicaof("NO", "ONE")
+        self.client.close()
+        stop_redis(self.proc)  # SIGTERM fsyncs its AOF
+        restore_dir(self.dir, self.stack.data_dir / "redis")
+        self.stack.start_redis()
+
+    def __enter__(self) -> Replica:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        if self.proc.poll() is None:
+            stop_redis(self.proc)

@@ -14,12 +14,12 @@ DOC = """# Reliability
 <!-- fault-matrix:start -->
 Last updated long ago.
 
-| scenario | sent | acknowledged | stored | duplicated | lost | rolled back with Redis | seq repeats | order violations | missing, not reported | logs damaged |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| kill it | 10 | 10 | 10 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |
+| scenario | sent | acknowledged | stored | duplicated | lost | rolled back with Redis | seq repeats | order violations | missing, not reported | logs damaged | loss window ms |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| kill it | 10 | 10 | 10 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |
 | kill it harder | ingest runs with a pasted description \\| and a pipe |
-| renamed scenario | 5 | 5 | 5 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |
-| restart it | 7 | 7 | 7 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |
+| renamed scenario | 5 | 5 | 5 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |
+| restart it | 7 | 7 | 7 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |
 <!-- fault-matrix:end -->
 
 ## After the table
@@ -27,7 +27,7 @@ Last updated long ago.
 
 
 def audit(name: str, sent: int) -> Audit:
-    return Audit(name, sent, sent, sent, 0, 0, 0, 0, 0, 0, 0)
+    return Audit(name, sent, sent, sent, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def table(text: str) -> list[str]:
@@ -39,9 +39,9 @@ def test_a_run_replaces_its_rows_keeps_the_others_and_drops_foreign_lines() -> N
     known = {"kill it", "kill it harder", "restart it"}
     text = matrix.update(DOC, [audit("kill it harder", 3)], known)
     assert table(text) == [
-        "| kill it | 10 | 10 | 10 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
-        "| kill it harder | 3 | 3 | 3 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
-        "| restart it | 7 | 7 | 7 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        "| kill it | 10 | 10 | 10 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        "| kill it harder | 3 | 3 | 3 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        "| restart it | 7 | 7 | 7 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
     ]
     assert text.startswith(DOC.split(matrix.MARK_START)[0])
     assert text.endswith(f"{matrix.MARK_END}\n\n## After the table\n")
@@ -49,4 +49,4 @@ def test_a_run_replaces_its_rows_keeps_the_others_and_drops_foreign_lines() -> N
 
 def test_a_document_without_markers_gets_a_table() -> None:
     text = matrix.update("# Reliability\n", [audit("kill it", 1)], {"kill it"})
-    assert table(text) == ["| kill it | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |"]
+    assert table(text) == ["| kill it | 1 | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |"]
