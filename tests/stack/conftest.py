@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,6 +52,11 @@ def key_and_query(stack: LocalStack, tenant: str) -> Iterator[tuple[str, QueryCl
     key = create_key(stack.config.redis_url, tenant)
     with QueryClient(stack.config.url("query"), key) as query:
         yield key, query
+
+
+def exported(query: QueryClient) -> list[dict[str, Any]]:
+    """Every event of the key's tenant as the export gives it, in ``seq`` order."""
+    return [json.loads(line) for line in query.export_lines({})]
 
 
 def wait_count(query: QueryClient, expected: int, timeout: float = 60) -> int:

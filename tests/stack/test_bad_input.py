@@ -41,7 +41,7 @@ from tests.stack.badinput import (
     subject,
     without,
 )
-from tests.stack.conftest import wait_count
+from tests.stack.conftest import exported, wait_count
 
 pytestmark = pytest.mark.stack
 FORMATS = ("protobuf", "json")
@@ -278,7 +278,7 @@ def stored_rows(stack: LocalStack, ingest: Ingest, expected: set[str]) -> dict[s
     """The tenant's exported rows by key, once as many as ``expected`` are stored."""
     with QueryClient(stack.config.url("query"), ingest.key) as query:
         assert wait_count(query, len(expected)) == len(expected)
-        rows = [json.loads(line) for line in query.export_lines({})]
+        rows = exported(query)
     by_key = {r["idempotency_key"]: r for r in rows}
     assert len(by_key) == len(rows), "an event was stored twice"
     assert set(by_key) == expected

@@ -25,6 +25,7 @@ import pytest
 from auditpipe_cli.remote import QueryClient, create_key, wait_drained
 from auditpipe_cli.stack import LocalStack
 from auditpipe_common.timeutil import parse_rfc3339
+from tests.stack.conftest import exported
 
 pytestmark = pytest.mark.stack
 HOP = Path(__file__).with_name("causal_hop.py")
@@ -67,7 +68,7 @@ def test_seq_follows_the_propagated_clock_not_the_wall_clocks(
 
     assert wait_drained(stack.config.redis_url, stack.config.shards)
     with QueryClient(stack.config.url("query"), key) as query:
-        rows = [json.loads(line) for line in query.export_lines({})]
+        rows = exported(query)
     by_action = {r["action"]: r for r in rows}
     assert [by_action[a]["seq"] for a in ("a1", "b1", "a2", "b2")] == seqs
     occurred = {a: parse_rfc3339(by_action[a]["occurred_at"]) for a in by_action}

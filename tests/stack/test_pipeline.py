@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Callable
 
@@ -14,13 +13,9 @@ from auditpipe import AsyncAuditClient, AuditClient, ClientConfig
 from auditpipe_cli.remote import QueryClient, create_key
 from auditpipe_cli.stack import LocalStack
 from auditpipe_common.schema import EventBatch
-from tests.stack.conftest import wait_count
+from tests.stack.conftest import exported, wait_count
 
 pytestmark = pytest.mark.stack
-
-
-def stored(query: QueryClient) -> list[dict[str, object]]:
-    return [json.loads(line) for line in query.export_lines({})]
 
 
 def test_seq_order_equals_log_order_within_one_client(
@@ -34,7 +29,7 @@ def test_seq_order_equals_log_order_within_one_client(
     assert client.flush(60)
     assert client.stats.acknowledged == 1500
     assert wait_count(query, 1500) == 1500
-    rows = stored(query)
+    rows = exported(query)
     assert [r["idempotency_key"] for r in rows] == logged  # export is in seq order
     seqs = [r["seq"] for r in rows]
     assert seqs == sorted(set(seqs))
@@ -59,7 +54,7 @@ def test_interleaved_clients_get_unique_increasing_numbers(
     for c in clients:
         assert c.flush(60)
     assert wait_count(query, 1200) == 1200
-    rows = stored(query)
+    rows = exported(query)
     seqs = [r["seq"] for r in rows]
     assert len(set(seqs)) == 1200
     seq_of = {r["idempotency_key"]: r["seq"] for r in rows}
@@ -106,9 +101,9 @@ def test_a_key_for_one_tenant_cannot_write_or_read_another(
         ev_key = attacker.log("forged", actor="a-user", tenant=tenant + "-b")
         assert attacker.flush(30)
         assert attacker.stats.rejected == 1
-        assert stored(query_a) == []
-        assert [r["action"] for r in stored(query_b)] == ["secret"]
-        assert ev_key not in {r["idempotency_key"] for r in stored(query_b)}
+        assert exported(query_a) == []
+        assert [r["action"] for r in exported(query_b)] == ["secret"]
+        assert ev_key not in {r["idempotency_key"] for r in exported(query_b)}
 
 
 def test_the_same_batch_sent_twice_is_stored_once(

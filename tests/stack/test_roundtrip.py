@@ -11,7 +11,6 @@ ingest's.
 
 from __future__ import annotations
 
-import json
 import socket
 import uuid
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from auditpipe_cli.remote import QueryClient, create_key
 from auditpipe_cli.stack import LocalStack
 from auditpipe_common.eventjson import dumps_attributes
 from auditpipe_common.timeutil import MAX_US, format_rfc3339, parse_rfc3339
-from tests.stack.conftest import wait_count
+from tests.stack.conftest import exported, wait_count
 
 pytestmark = pytest.mark.stack
 SKEW_US = 300 * 1_000_000  # ingest's default AUDITPIPE_MAX_CLOCK_SKEW_S
@@ -122,7 +121,7 @@ def test_every_field_survives_the_round_trip(
     acked = dict(pair for r in reports for pair in r.acknowledged)
     assert set(acked) == set(keys)
     assert wait_count(query, before + len(keys)) == before + len(keys)
-    rows = {r["idempotency_key"]: r for r in map(json.loads, query.export_lines({}))}
+    rows = {r["idempotency_key"]: r for r in exported(query)}
     for kw, key in zip(events, keys, strict=True):
         row, want = rows[key], expected(kw, tenant, key, acked[key])
         assert {k: row[k] for k in want} == want

@@ -110,7 +110,18 @@ def test_the_scanner_finds_events_around_strings_that_contain_brackets() -> None
 
 
 @pytest.mark.parametrize(
-    "text", ['{"events": 5}', "[1,]", "[1 2]", '[{"a": "b]', "[[[", "[1] x", "5", '{"x": []}']
+    "text",
+    [
+        '{"events": 5}',
+        "[1,]",
+        "[1 2]",
+        '[{"a": "b]',
+        "[[[",
+        "[1] x",
+        "5",
+        '{"x": []}',
+        '{"events": [],}',
+    ],
 )
 def test_the_scanner_refuses_a_batch_it_cannot_frame(text: str) -> None:
     with pytest.raises(ValueError, match=r"."):

@@ -76,8 +76,10 @@ def _events_member(text: str, i: int) -> tuple[list[str], int]:
         else:
             i = value_end(text, i)
         i = _skip(text, i)
-        if _expect(text, i, ",}") == ",":
-            i = _skip(text, i + 1)
+        if _expect(text, i, ",}") == "}":
+            break
+        i = _skip(text, i + 1)
+        _expect(text, i, '"')  # no trailing comma
     if items is None:
         raise ValueError('expected {"events": [...]} or a JSON array of events')
     return items, i + 1
