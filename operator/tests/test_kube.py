@@ -74,6 +74,14 @@ async def test_create_get_delete_map_expected_errors() -> None:
     assert transport.calls[-1][2]["propagationPolicy"] == "Background"
 
 
+async def test_a_dry_run_create_asks_without_creating() -> None:
+    transport = Recorder({}, KubeError(409, "AlreadyExists", "exists"))
+    kube = HttpKube(transport)
+    assert await kube.create(DEPLOYMENT, dry_run=True) is True
+    assert await kube.create(DEPLOYMENT, dry_run=True) is False
+    assert transport.calls[0][:2] == ("POST", "/apis/apps/v1/namespaces/ops/deployments?dryRun=All")
+
+
 async def test_other_errors_propagate() -> None:
     kube = HttpKube(Recorder(KubeError(403, "Forbidden", "no")))
     with pytest.raises(KubeError) as caught:

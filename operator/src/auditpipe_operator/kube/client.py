@@ -45,8 +45,12 @@ class Kube(Protocol):
     async def apply(self, obj: Manifest, field_manager: str) -> Manifest:
         """Server-side apply ``obj`` (force: the operator owns what it sets)."""
 
-    async def create(self, obj: Manifest) -> bool:
-        """Create ``obj``; False if it already exists (it is never read or changed)."""
+    async def create(self, obj: Manifest, *, dry_run: bool = False) -> bool:
+        """Create ``obj``; False if it already exists (it is never read or changed).
+
+        ``dry_run`` only asks whether it would be created: True if the object does not
+        exist. That needs only the ``create`` right, and reads nothing of what exists.
+        """
 
     async def get(self, ref: ObjectRef) -> Manifest | None:
         """The object, or None if it does not exist."""
@@ -79,10 +83,12 @@ class HttpKube:
         result: Manifest = await self._request("PATCH", path, obj, APPLY)
         return result
 
-    async def create(self, obj: Manifest) -> bool:
-        """POST to the collection; a 409 means it exists."""
+    async def create(self, obj: Manifest, *, dry_run: bool = False) -> bool:
+        """POST to the collection (``?dryRun=All`` for a dry run); a 409 means it exists."""
         meta = obj["metadata"]
         path = kind_info(obj["apiVersion"], obj["kind"]).collection(meta.get("namespace"))
+        if dry_run:
+            path += "?dryRun=All"
         try:
             await self._request("POST", path, obj, "application/json")
         except KubeError as exc:

@@ -75,13 +75,14 @@ class MemoryKube:
         self.objects[ref] = new
         return copy.deepcopy(new)
 
-    async def create(self, obj: Manifest) -> bool:
-        """Create unless it exists."""
+    async def create(self, obj: Manifest, *, dry_run: bool = False) -> bool:
+        """Create unless it exists (a dry run stores nothing; its verb is ``create/dry-run``)."""
         ref = ObjectRef.of(obj)
-        self._call("create", ref)
+        self._call("create/dry-run" if dry_run else "create", ref)
         if ref in self.objects:
             return False
-        self.add(obj)
+        if not dry_run:
+            self.add(obj)
         return True
 
     async def get(self, ref: ObjectRef) -> Manifest | None:
