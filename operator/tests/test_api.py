@@ -19,6 +19,13 @@ def test_defaults_describe_a_complete_pipeline() -> None:
     assert spec.deletion.persistent_volume_claims == "Retain"
     assert spec.security.run_as_non_root is True
     assert spec.images.ingest.reference == "ghcr.io/auditpipe/ingest:0.1.0"
+    tamper = spec.tamper_evidence
+    assert (tamper.checkpoint_events, tamper.checkpoint_interval_seconds) == (10_000, 10)
+    assert (tamper.signing_key_secret, tamper.log_keys, tamper.ingest_key) == (
+        None,
+        ["log.pem"],
+        "ingest.pem",
+    )
 
 
 def test_wire_names_are_camel_case() -> None:

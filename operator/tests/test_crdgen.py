@@ -89,6 +89,10 @@ def test_cel_rules_and_list_maps_are_present() -> None:
     assert "size(self.metadata.name) <= 40" in rules
     assert any("self.mode != 'external'" in rule for rule in rules)
     assert spec["streamShards"]["x-kubernetes-validations"][0]["rule"] == "self == oldSelf"
+    tamper = [r["rule"] for r in spec["tamperEvidence"]["x-kubernetes-validations"]]
+    assert "has(self.signingKeySecret) == has(self.publicKeysConfigMap)" in tamper
+    assert any("oldSelf.deployment" in rule for rule in tamper)
+    assert spec["tamperEvidence"]["properties"]["logKeys"]["x-kubernetes-list-type"] == "set"
     per_tenant = spec["retention"]["properties"]["perTenant"]
     assert per_tenant["x-kubernetes-list-map-keys"] == ["tenant"]
     conditions = schema["properties"]["status"]["properties"]["conditions"]
@@ -104,7 +108,10 @@ def test_status_schema_has_no_secret_fields() -> None:
         "endpoints",
         "redisPrimary",
         "credentialsSecret",
+        "tamperEvidence",
     }
+    names = status["tamperEvidence"]["properties"]
+    assert set(names) == {"deployment", "signingKeySecret", "publicKeysConfigMap"}
 
 
 def test_generated_files_are_up_to_date() -> None:

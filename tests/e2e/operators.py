@@ -39,6 +39,9 @@ class Operator(Protocol):
     def tail(self) -> str:
         """The end of its log, for failure messages."""
 
+    def logs(self) -> str:
+        """Its whole log (of this session; of the running pod in a cluster)."""
+
 
 def service_account_kubeconfig(cluster: Cluster, namespace: str, account: str, path: Path) -> Path:
     """A kubeconfig for the cluster, logged in as ``namespace/account`` with a fresh token."""
@@ -125,8 +128,11 @@ class OperatorProcess:
 
     def tail(self) -> str:
         """The last 60 lines of its log."""
-        text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-60:])
+        return "\n".join(self.logs().splitlines()[-60:])
+
+    def logs(self) -> str:
+        """Everything it logged since the session began."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
 class InClusterOperator:
@@ -159,8 +165,15 @@ class InClusterOperator:
 
     def tail(self) -> str:
         """The operator pod's last log lines."""
+        return self._logs("--tail=60")
+
+    def logs(self) -> str:
+        """The operator pod's whole log."""
+        return self._logs("--tail=-1")
+
+    def _logs(self, tail: str) -> str:
         done = self._cluster.run(
-            "kubectl", "logs", f"deployment/{self._name}", "-n", self._namespace, "--tail=60",
+            "kubectl", "logs", f"deployment/{self._name}", "-n", self._namespace, tail,
             check=False,
         )  # fmt: skip
         return done.stdout + done.stderr

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from tests.e2e.cluster import Cluster, Manifest
 
-POOL = 40
+# Each pipeline claims 4 volumes and a released one is not reused (Retain): room for 16.
+POOL = 64
 LABEL = "auditpipe.dev/e2e-volume"
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
 

@@ -26,6 +26,11 @@ class Pipeline:
         """Redis pods to run: the spec's replicas, and never fewer than the primary needs."""
         return max(self.spec.redis.replicas, self.redis_primary + 1)
 
+    @property
+    def log_deployment(self) -> str:
+        """The ``<deployment>`` of every log origin: the spec's, else ``<namespace>.<name>``."""
+        return self.spec.tamper_evidence.deployment or f"{self.namespace}.{self.name}"
+
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Pipeline:
         """Parse an object as read from the API server.

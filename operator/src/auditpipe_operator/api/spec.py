@@ -15,6 +15,7 @@ from auditpipe_operator.api.base import (
 )
 from auditpipe_operator.api.components import IngestSpec, QuerySpec, SequencerSpec, WorkerSpec
 from auditpipe_operator.api.stores import ClickHouseSpec, RedisSpec
+from auditpipe_operator.api.tamper import TamperEvidence
 
 TENANT_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,62}$"
 DEFAULT_REPOSITORY = "ghcr.io/auditpipe"
@@ -166,6 +167,10 @@ class AuditPipelineSpec(ApiModel):
     clickhouse: ClickHouseSpec = Field(default_factory=ClickHouseSpec, description="The store.")
     retention: Retention = Field(default_factory=Retention, description="Retention policy.")
     failover: Failover = Field(default_factory=Failover, description="Failover policy.")
+    tamper_evidence: TamperEvidence = Field(
+        default_factory=TamperEvidence,
+        description="The tamper-evident log: signed checkpoints and receipts (docs/kubernetes.md).",
+    )
     images: Images = Field(default_factory=Images, description="auditpipe images.")
     image_pull_secrets: list[LocalObjectReference] = Field(
         default_factory=list, description="Pull secrets for every pod."

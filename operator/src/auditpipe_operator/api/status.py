@@ -58,6 +58,21 @@ class Endpoints(ApiModel):
     public_query: str | None = Field(default=None, description="Public query URL, if any.")
 
 
+class TamperEvidenceStatus(ApiModel):
+    """Where the log's keys are (names only: key material never appears in the status)."""
+
+    deployment: str | None = Field(
+        default=None,
+        description="The <deployment> of every log origin auditpipe/<deployment>/<tenant>.",
+    )
+    signing_key_secret: str | None = Field(
+        default=None, description="The Secret with the private keys (mounted by worker and ingest)."
+    )
+    public_keys_config_map: str | None = Field(
+        default=None, description="The ConfigMap with the trusted public keys (read by query)."
+    )
+
+
 class AuditPipelineStatus(ApiModel):
     """Observed state, written by the operator only."""
 
@@ -69,4 +84,7 @@ class AuditPipelineStatus(ApiModel):
     credentials_secret: str | None = Field(
         default=None,
         description="Name of the Secret holding the bootstrap API key (the key is never here).",
+    )
+    tamper_evidence: TamperEvidenceStatus = Field(
+        default_factory=TamperEvidenceStatus, description="The tamper-evident log's keys."
     )

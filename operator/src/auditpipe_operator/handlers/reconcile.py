@@ -11,14 +11,17 @@ import kopf
 from auditpipe_operator.api.pipeline import Pipeline
 from auditpipe_operator.config import OperatorConfig
 from auditpipe_operator.handlers.errors import as_kopf_error, reason_of
+from auditpipe_operator.handlers.events import warn
 from auditpipe_operator.handlers.failover import promote_redis
 from auditpipe_operator.handlers.observe import observe
+from auditpipe_operator.handlers.signing import ensure_signing_keys
 from auditpipe_operator.handlers.status import Problem, build_status, write_status
 from auditpipe_operator.kube.client import Kube, Manifest, ObjectRef
 from auditpipe_operator.kube.errors import KubeError
 from auditpipe_operator.resources import MANAGED_KINDS, credentials_secret, desired_state
 from auditpipe_operator.resources.desired import keys, object_key
 from auditpipe_operator.resources.meta import pipeline_selector
+from auditpipe_operator.resources.signing import generated_keys_name
 
 Clock = Callable[[], str]
 # Volumes are never pruned: StatefulSet claims carry the pipeline's labels too.
@@ -43,8 +46,11 @@ async def ensure_credentials(kube: Kube, pipeline: Pipeline) -> bool:
 
 
 async def prune(kube: Kube, pipeline: Pipeline, desired: Sequence[Manifest]) -> list[str]:
-    """Delete children this pipeline owns that are no longer desired; their names."""
-    wanted = keys(desired)
+    """Delete children this pipeline owns that are no longer desired; their names.
+
+    The generated public keys are never pruned (they record which keys signed the log).
+    """
+    wanted = keys(desired) | {("ConfigMap", generated_keys_name(pipeline))}
     removed = []
     for api_version, kind in PRUNED_KINDS:
         if kind == "ClickHouseInstallation" and pipeline.spec.clickhouse.mode != "altinity":
@@ -61,15 +67,21 @@ async def prune(kube: Kube, pipeline: Pipeline, desired: Sequence[Manifest]) -> 
 
 async def apply_all(
     kube: Kube, pipeline: Pipeline, config: OperatorConfig, logger: kopf.Logger
-) -> None:
-    """Server-side apply every desired child, then prune what is no longer desired."""
+) -> Problem | None:
+    """Server-side apply every desired child, then prune what is no longer desired.
+
+    A problem with the signing keys does not stop the rest: it is returned, for the
+    Degraded condition (the pods that need the keys cannot start without them anyway).
+    """
     if await ensure_credentials(kube, pipeline):
         logger.info("created the credentials Secret with a new bootstrap API key")
+    problem = await ensure_signing_keys(kube, pipeline, logger)
     desired = desired_state(pipeline)
     for obj in desired:
         await kube.apply(obj, config.field_manager)
     removed = await prune(kube, pipeline, desired)
     logger.info("applied %d objects, pruned %d %s", len(desired), len(removed), removed or "")
+    return problem
 
 
 def parse(body: Mapping[str, Any]) -> Pipeline:
@@ -94,7 +106,10 @@ async def reconcile(
     now = clock()
     try:
         pipeline = await promote_redis(kube, pipeline, now, logger)
-        await apply_all(kube, pipeline, config, logger)
+        problem = await apply_all(kube, pipeline, config, logger)
+        if problem is not None:  # one Event per pipeline and reason
+            reason, message = problem
+            await warn(kube, pipeline, reason, reason, message, now=now, logger=logger)
     except KubeError as exc:
         failure, problem = exc, (reason_of(exc), str(exc))
         logger.warning("reconciliation failed: %s", exc)

@@ -20,6 +20,7 @@ from auditpipe_operator.resources.apps import SEQUENCER_PORT
 from auditpipe_operator.resources.config import credentials_name
 from auditpipe_operator.resources.meta import child_name
 from auditpipe_operator.resources.redis import primary_pod
+from auditpipe_operator.resources.signing import public_keys_name, signing_secret_name
 from auditpipe_operator.resources.worker import retention_env
 
 Problem = tuple[str, str]  # (reason, message) of a failed reconciliation
@@ -106,6 +107,11 @@ def build_status(
         "endpoints": endpoints(pipeline),
         "redisPrimary": primary_pod(pipeline),
         "credentialsSecret": credentials_name(pipeline),
+        "tamperEvidence": {
+            "deployment": pipeline.log_deployment,
+            "signingKeySecret": signing_secret_name(pipeline),
+            "publicKeysConfigMap": public_keys_name(pipeline),
+        },
     }
 
 

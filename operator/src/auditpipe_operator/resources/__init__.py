@@ -1,7 +1,7 @@
 """Pure builders: an AuditPipeline spec in, the desired child manifests (dicts) out.
 
 Nothing here talks to the API server or reads the clock or the environment
-(the credentials Secret takes its random source as an argument).
+(the credentials Secret and the signing keys take their random source as an argument).
 """
 
 from auditpipe_operator.resources.config import credentials_secret

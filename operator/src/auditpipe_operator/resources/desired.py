@@ -34,7 +34,10 @@ _ORDER = {kind: index for index, (_, kind) in enumerate(MANAGED_KINDS)}
 
 
 def desired_state(pipeline: Pipeline) -> list[Manifest]:
-    """Every child manifest except the generated credentials Secret, in apply order.
+    """Every child manifest except the generated Secrets and public keys, in apply order.
+
+    The credentials Secret and the signing keys (:mod:`.signing`) are created once by
+    the handlers, never applied again.
 
     NetworkPolicies come first, so that no pod ever runs without them.
     """

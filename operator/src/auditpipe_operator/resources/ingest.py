@@ -26,6 +26,7 @@ from auditpipe_operator.resources.exposure import (
 )
 from auditpipe_operator.resources.meta import Manifest, child_name
 from auditpipe_operator.resources.pods import HELPER_RESOURCES, container, env, secret_env
+from auditpipe_operator.resources.signing import ingest_log_env, signing_mount, signing_volume
 
 COMPONENT = "ingest"
 
@@ -72,10 +73,15 @@ def ingest_deployment(pipeline: Pipeline) -> Manifest:
         spec.images.ingest,
         spec.ingest.resources,
         port=INGEST_PORT,
-        extra_env=[acks],
+        extra_env=[acks, *ingest_log_env(pipeline)],
+        mounts=[signing_mount()],
     )
     template = app_template(
-        pipeline, COMPONENT, main, init_containers=[register_key_container(pipeline)]
+        pipeline,
+        COMPONENT,
+        main,
+        init_containers=[register_key_container(pipeline)],
+        volumes=[signing_volume(pipeline, [spec.tamper_evidence.ingest_key])],
     )
     replicas = None if spec.ingest.autoscaling.enabled else spec.ingest.replicas
     rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}

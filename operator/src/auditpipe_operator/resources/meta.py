@@ -52,6 +52,15 @@ def pipeline_selector(pipeline: Pipeline) -> str:
     return f"{LABEL_MANAGED_BY}={MANAGED_BY},{LABEL_PIPELINE}={pipeline.name}"
 
 
+def deleted_with_pipeline(pipeline: Pipeline) -> bool:
+    """Whether what holds the pipeline's data (volumes, signing keys) goes with it.
+
+    ``deletion.persistentVolumeClaims: Delete`` makes such children owned by the
+    pipeline, so the garbage collector removes them; ``Retain`` leaves them unowned.
+    """
+    return pipeline.spec.deletion.persistent_volume_claims == "Delete"
+
+
 def metadata(
     pipeline: Pipeline,
     name: str,

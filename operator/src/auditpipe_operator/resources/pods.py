@@ -58,6 +58,11 @@ def secret_env(name: str, secret: str, key: str) -> Manifest:
     return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
 
 
+def configmap_env(name: str, configmap: str, key: str) -> Manifest:
+    """An environment variable read from a ConfigMap key."""
+    return {"name": name, "valueFrom": {"configMapKeyRef": {"name": configmap, "key": key}}}
+
+
 def container(
     pipeline: Pipeline,
     name: str,

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from auditpipe_operator.api.base import Storage
 from auditpipe_operator.api.pipeline import Pipeline
-from auditpipe_operator.resources.meta import Manifest, labels, manifest, metadata
+from auditpipe_operator.resources.meta import (
+    Manifest,
+    deleted_with_pipeline,
+    labels,
+    manifest,
+    metadata,
+)
 
 
 def claim_spec(storage: Storage) -> Manifest:
@@ -20,8 +26,7 @@ def claim_spec(storage: Storage) -> Manifest:
 
 def claim(pipeline: Pipeline, name: str, component: str, storage: Storage) -> Manifest:
     """A standalone claim, owned by the pipeline only when the deletion policy is Delete."""
-    owned = pipeline.spec.deletion.persistent_volume_claims == "Delete"
-    meta = metadata(pipeline, name, component, owned=owned)
+    meta = metadata(pipeline, name, component, owned=deleted_with_pipeline(pipeline))
     return manifest("v1", "PersistentVolumeClaim", meta, spec=claim_spec(storage))
 
 

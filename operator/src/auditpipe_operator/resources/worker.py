@@ -10,6 +10,12 @@ from auditpipe_operator.resources.config import store_env
 from auditpipe_operator.resources.exposure import autoscaler, deployment, ingress, service
 from auditpipe_operator.resources.meta import Manifest, child_name
 from auditpipe_operator.resources.pods import env
+from auditpipe_operator.resources.signing import (
+    query_log_env,
+    signing_mount,
+    signing_volume,
+    worker_log_env,
+)
 
 
 def retention_env(pipeline: Pipeline) -> list[Manifest]:
@@ -30,12 +36,19 @@ def worker_deployment(pipeline: Pipeline) -> Manifest:
         *retention_env(pipeline),
         env("AUDITPIPE_BATCH_ROWS", spec.worker.batch_rows),
         env("AUDITPIPE_BATCH_WAIT_MS", spec.worker.batch_wait_ms),
+        *worker_log_env(pipeline),
     ]
     main = app_container(
-        pipeline, "worker", spec.images.worker, spec.worker.resources, extra_env=variables
+        pipeline,
+        "worker",
+        spec.images.worker,
+        spec.worker.resources,
+        extra_env=variables,
+        mounts=[signing_mount()],
     )
     # A worker finishes its batch on SIGTERM; give it time to insert and acknowledge.
-    template = app_template(pipeline, "worker", main)
+    volume = signing_volume(pipeline, spec.tamper_evidence.log_keys)
+    template = app_template(pipeline, "worker", main, volumes=[volume])
     template["spec"]["terminationGracePeriodSeconds"] = 60
     replicas = None if spec.worker.autoscaling.enabled else spec.worker.replicas
     return deployment(pipeline, "worker", template, replicas=replicas)
@@ -60,7 +73,7 @@ def query_objects(pipeline: Pipeline) -> list[Manifest]:
         spec.images.query,
         spec.query.resources,
         port=QUERY_PORT,
-        extra_env=store_env(pipeline),
+        extra_env=[*store_env(pipeline), *query_log_env(pipeline)],
     )
     template = app_template(pipeline, "query", main)
     objects = [
