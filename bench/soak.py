@@ -77,11 +77,11 @@ class Clients:
         for t in self._threads:
             t.join()
         totals = {"logged": 0, "acknowledged": 0, "failed": 0, "retries": 0}
-        totals["refused by log()"] = self.refused
         for c in self.clients:
             c.close()
             for name in totals:
                 totals[name] += getattr(c.stats, name)
+        totals["refused by log()"] = self.refused
         return totals
 
 
