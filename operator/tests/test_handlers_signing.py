@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auditpipe_common.tlog import parse_private_key, public_key_text
 from auditpipe_operator.config import OperatorConfig
@@ -193,7 +194,7 @@ async def test_own_keys_are_checked_not_generated(kube: MemoryKube, logger: logg
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "my-keys", "namespace": "ops"}}
     )
     assert await _reason(kube, logger, OWN) == "PublicKeysConfigMapNotFound"
-    public = public_key_text(parse_private_key(b"A" * 43 + b"="))
+    public = public_key_text(Ed25519PrivateKey.generate())
     meta = {"name": "my-public-keys", "namespace": "ops"}
     kube.add(
         {
@@ -228,6 +229,55 @@ async def test_reconcile_degrades_posts_an_event_and_still_applies(
     assert kube.named("Deployment", "audit-worker") is not None  # the rest is still applied
     events = [obj for obj in kube.objects.values() if obj["kind"] == "Event"]
     assert [e["reason"] for e in events] == ["SigningKeyMissing"]
+
+
+def _rolled_by(kube: MemoryKube, component: str) -> str | None:
+    deployment = kube.named("Deployment", f"audit-{component}")
+    assert deployment is not None
+    value = deployment["spec"]["template"]["metadata"]["annotations"].get("auditpipe.dev/log-keys")
+    return str(value) if value is not None else None
+
+
+async def test_new_trusted_keys_roll_the_pods_that_use_them(
+    kube: MemoryKube, config: OperatorConfig, logger: logging.Logger
+) -> None:
+    await _reconcile(kube, config, logger)
+    digest = kube.objects[PIPELINE]["metadata"]["annotations"]["auditpipe.dev/log-keys"]
+    assert {c: _rolled_by(kube, c) for c in ("worker", "ingest", "query", "sequencer")} == {
+        "worker": digest,
+        "ingest": digest,
+        "query": digest,
+        "sequencer": None,
+    }
+    kube.calls.clear()
+    await _reconcile(kube, config, logger)
+    assert ("patch", PIPELINE) not in kube.calls  # nothing changed, nothing recorded
+    del kube.objects[SECRET]
+    kube.objects[KEYS]["metadata"]["annotations"][STATE] = "renew"
+    await _reconcile(kube, config, logger)
+    renewed = kube.objects[PIPELINE]["metadata"]["annotations"]["auditpipe.dev/log-keys"]
+    assert renewed != digest
+    assert _rolled_by(kube, "query") == _rolled_by(kube, "worker") == renewed
+
+
+async def test_an_edit_of_ones_own_public_keys_rolls_the_query_api(
+    kube: MemoryKube, config: OperatorConfig, logger: logging.Logger
+) -> None:
+    kube.add(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "my-keys", "namespace": "ops"}}
+    )
+    keys = [public_key_text(Ed25519PrivateKey.generate()) for _ in range(2)]
+    meta = {"name": "my-public-keys", "namespace": "ops"}
+    data = {"publicKeys": json.dumps(keys[:1])}
+    kube.add({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data})
+    await _reconcile(kube, config, logger, OWN)
+    first = _rolled_by(kube, "query")
+    assert first is not None
+    kube.objects[ObjectRef("v1", "ConfigMap", "ops", "my-public-keys")]["data"] = {
+        "publicKeys": json.dumps(keys)
+    }
+    await _reconcile(kube, config, logger)
+    assert _rolled_by(kube, "query") not in (None, first)
 
 
 async def test_the_public_keys_are_never_pruned(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,23 @@ def test_the_deployment_name_and_checkpoint_cadence_come_from_the_spec() -> None
 def test_a_deployment_name_outside_the_origin_alphabet_is_refused() -> None:
     with pytest.raises(ValueError, match="deployment"):
         make_pipeline({"tamperEvidence": {"deployment": "a/b"}})
+
+
+def test_new_trusted_keys_roll_worker_ingest_and_query_only() -> None:
+    pipeline = make_pipeline()
+    before = {
+        o["metadata"]["name"]: o for o in desired_state(pipeline) if o["kind"] == "Deployment"
+    }
+    after = desired_state(dataclasses.replace(pipeline, log_keys_digest="0123abcd"))
+    for obj in after:
+        if obj["kind"] != "Deployment":
+            continue
+        name = obj["metadata"]["name"]
+        annotations = obj["spec"]["template"]["metadata"]["annotations"]
+        old = before[name]["spec"]["template"]["metadata"]["annotations"]
+        assert "auditpipe.dev/log-keys" not in old
+        rolls = name in ("audit-worker", "audit-ingest", "audit-query")
+        assert (annotations.get("auditpipe.dev/log-keys") == "0123abcd") == rolls, name
 
 
 def test_generated_keys_are_ed25519_and_the_configmap_holds_their_public_halves() -> None:

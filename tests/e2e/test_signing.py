@@ -35,6 +35,8 @@ KEYS = "audit-log-keys"
 STATE = "auditpipe.dev/signing-keys"
 SIGNING_DIR = "/var/run/auditpipe/signing"
 MOUNT = {"name": "signing", "mountPath": SIGNING_DIR, "readOnly": True}
+DIGEST = "auditpipe.dev/log-keys"
+ROLLED = ("worker", "ingest", "query")
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +85,13 @@ def pod_spec(cluster: Cluster, namespace: str, component: str) -> Manifest:
     deployment = cluster.must_get("deployment", f"audit-{component}", namespace)
     spec: Manifest = deployment["spec"]["template"]["spec"]
     return spec
+
+
+def keys_digest(cluster: Cluster, namespace: str, component: str) -> str | None:
+    """The trusted keys' digest a component's pod template carries."""
+    deployment = cluster.must_get("deployment", f"audit-{component}", namespace)
+    value = deployment["spec"]["template"]["metadata"].get("annotations", {}).get(DIGEST)
+    return str(value) if value is not None else None
 
 
 def env(container: Manifest) -> dict[str, Any]:
@@ -204,6 +213,8 @@ def test_renewing_lost_keys_keeps_trusting_the_old_public_key(
 ) -> None:
     old = trusted(cluster, namespace)
     old_files = secret_files(cluster, namespace)
+    rolled_before = {c: keys_digest(cluster, namespace, c) for c in ROLLED}
+    assert all(rolled_before.values())
     cluster.kubectl("delete", "secret", SECRET, "-n", namespace)
     degraded(cluster, namespace, "SigningKeyMissing")
     cluster.kubectl("annotate", "configmap", KEYS, "-n", namespace, f"{STATE}=renew", "--overwrite")
@@ -222,6 +233,10 @@ def test_renewing_lost_keys_keeps_trusting_the_old_public_key(
     assert keys == [*old, public_of(files["log.pem"])]
     assert files["log.pem"] != old_files["log.pem"]
     wait_settled(cluster, namespace, {"Degraded": "False"})
+    # The pods that use the keys roll: query then trusts the new key, the others load it.
+    digest = cluster.must_get(KIND, NAME, namespace)["metadata"]["annotations"][DIGEST]
+    assert digest not in rolled_before.values()
+    assert {c: keys_digest(cluster, namespace, c) for c in ROLLED} == dict.fromkeys(ROLLED, digest)
 
 
 def own_keys(names: list[str]) -> dict[str, Ed25519PrivateKey]:

@@ -28,6 +28,9 @@ ANNOTATION_RETAINED = f"{GROUP}/retained-from"
 # On the generated public-keys ConfigMap: "pending" until the signing Secret with the
 # matching private keys exists, then "issued" (the operator never reads that Secret).
 ANNOTATION_SIGNING_KEYS = f"{GROUP}/signing-keys"
+# On the AuditPipeline (set by the operator) and on the pod templates of worker, ingest and
+# query: a digest of the trusted public keys, so a change of keys rolls those pods.
+ANNOTATION_LOG_KEYS = f"{GROUP}/log-keys"
 # On the AuditPipeline: the ordinal of the Redis pod that is the primary (default 0). The
 # operator sets it when it promotes a replica; a person may set it to fail over by hand.
 ANNOTATION_REDIS_PRIMARY = f"{GROUP}/redis-primary"

@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from auditpipe_operator.api.constants import ANNOTATION_REDIS_PRIMARY, API_VERSION, KIND
+from auditpipe_operator.api.constants import (
+    ANNOTATION_LOG_KEYS,
+    ANNOTATION_REDIS_PRIMARY,
+    API_VERSION,
+    KIND,
+)
 from auditpipe_operator.api.spec import AuditPipelineSpec
 
 
@@ -20,6 +25,7 @@ class Pipeline:
     generation: int
     spec: AuditPipelineSpec
     redis_primary: int = 0
+    log_keys_digest: str = ""  # of the trusted public keys, as the operator last saw them
 
     @property
     def redis_pods(self) -> int:
@@ -46,6 +52,7 @@ class Pipeline:
             generation=int(meta.get("generation", 0)),
             spec=AuditPipelineSpec.model_validate(body.get("spec") or {}),
             redis_primary=redis_primary_of(meta),
+            log_keys_digest=str((meta.get("annotations") or {}).get(ANNOTATION_LOG_KEYS, "")),
         )
 
     def owner_reference(self) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from auditpipe_operator.handlers.errors import as_kopf_error, reason_of
 from auditpipe_operator.handlers.events import warn
 from auditpipe_operator.handlers.failover import promote_redis
 from auditpipe_operator.handlers.observe import observe
-from auditpipe_operator.handlers.signing import ensure_signing_keys
 from auditpipe_operator.handlers.status import Problem, build_status, write_status
+from auditpipe_operator.handlers.trust import prepare_keys
 from auditpipe_operator.kube.client import Kube, Manifest, ObjectRef
 from auditpipe_operator.kube.errors import KubeError
 from auditpipe_operator.resources import MANAGED_KINDS, credentials_secret, desired_state
@@ -75,7 +75,7 @@ async def apply_all(
     """
     if await ensure_credentials(kube, pipeline):
         logger.info("created the credentials Secret with a new bootstrap API key")
-    problem = await ensure_signing_keys(kube, pipeline, logger)
+    pipeline, problem = await prepare_keys(kube, pipeline, logger)
     desired = desired_state(pipeline)
     for obj in desired:
         await kube.apply(obj, config.field_manager)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from auditpipe_operator.api.base import ImageRef, ResourceRequirements
 from auditpipe_operator.api.constants import ANNOTATION_SETTINGS_HASH
@@ -49,10 +49,12 @@ def app_template(
     *,
     init_containers: Sequence[Manifest] = (),
     volumes: Sequence[Manifest] = (),
+    annotations: Mapping[str, str] | None = None,
 ) -> Manifest:
-    """A pod template for an auditpipe deployable, rolled when the shared settings change."""
+    """A pod template for an auditpipe deployable, rolled when the shared settings change
+    (or any of ``annotations``)."""
     spec: Manifest = {"volumes": [empty_dir("tmp"), *volumes], "terminationGracePeriodSeconds": 30}
     if init_containers:
         spec["initContainers"] = list(init_containers)
-    annotations = {ANNOTATION_SETTINGS_HASH: settings_hash(pipeline)}
+    annotations = {ANNOTATION_SETTINGS_HASH: settings_hash(pipeline), **(annotations or {})}
     return pod_template(pipeline, component, [main], annotations=annotations, **spec)

@@ -26,7 +26,12 @@ from auditpipe_operator.resources.exposure import (
 )
 from auditpipe_operator.resources.meta import Manifest, child_name
 from auditpipe_operator.resources.pods import HELPER_RESOURCES, container, env, secret_env
-from auditpipe_operator.resources.signing import ingest_log_env, signing_mount, signing_volume
+from auditpipe_operator.resources.signing import (
+    ingest_log_env,
+    keys_annotations,
+    signing_mount,
+    signing_volume,
+)
 
 COMPONENT = "ingest"
 
@@ -82,6 +87,7 @@ def ingest_deployment(pipeline: Pipeline) -> Manifest:
         main,
         init_containers=[register_key_container(pipeline)],
         volumes=[signing_volume(pipeline, [spec.tamper_evidence.ingest_key])],
+        annotations=keys_annotations(pipeline),
     )
     replicas = None if spec.ingest.autoscaling.enabled else spec.ingest.replicas
     rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}

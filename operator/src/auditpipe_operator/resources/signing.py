@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from auditpipe_common.tlog.keys import private_key_pem, public_key_text
-from auditpipe_operator.api.constants import ANNOTATION_SIGNING_KEYS
+from auditpipe_operator.api.constants import ANNOTATION_LOG_KEYS, ANNOTATION_SIGNING_KEYS
 from auditpipe_operator.api.pipeline import Pipeline
 from auditpipe_operator.api.tamper import INGEST_KEY, LOG_KEY
 from auditpipe_operator.resources.meta import (
@@ -86,6 +86,12 @@ def signing_volume(pipeline: Pipeline, keys: Sequence[str]) -> Manifest:
 def signing_mount() -> Manifest:
     """The read-only mount of :func:`signing_volume`."""
     return {"name": VOLUME, "mountPath": SIGNING_DIR, "readOnly": True}
+
+
+def keys_annotations(pipeline: Pipeline) -> dict[str, str]:
+    """Pod template annotations of worker, ingest and query: new trusted keys roll them."""
+    digest = pipeline.log_keys_digest
+    return {ANNOTATION_LOG_KEYS: digest} if digest else {}
 
 
 def deployment_env(pipeline: Pipeline) -> Manifest:

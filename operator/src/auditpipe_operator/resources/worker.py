@@ -11,6 +11,7 @@ from auditpipe_operator.resources.exposure import autoscaler, deployment, ingres
 from auditpipe_operator.resources.meta import Manifest, child_name
 from auditpipe_operator.resources.pods import env
 from auditpipe_operator.resources.signing import (
+    keys_annotations,
     query_log_env,
     signing_mount,
     signing_volume,
@@ -48,7 +49,9 @@ def worker_deployment(pipeline: Pipeline) -> Manifest:
     )
     # A worker finishes its batch on SIGTERM; give it time to insert and acknowledge.
     volume = signing_volume(pipeline, spec.tamper_evidence.log_keys)
-    template = app_template(pipeline, "worker", main, volumes=[volume])
+    template = app_template(
+        pipeline, "worker", main, volumes=[volume], annotations=keys_annotations(pipeline)
+    )
     template["spec"]["terminationGracePeriodSeconds"] = 60
     replicas = None if spec.worker.autoscaling.enabled else spec.worker.replicas
     return deployment(pipeline, "worker", template, replicas=replicas)
@@ -75,7 +78,7 @@ def query_objects(pipeline: Pipeline) -> list[Manifest]:
         port=QUERY_PORT,
         extra_env=[*store_env(pipeline), *query_log_env(pipeline)],
     )
-    template = app_template(pipeline, "query", main)
+    template = app_template(pipeline, "query", main, annotations=keys_annotations(pipeline))
     objects = [
         service(pipeline, "query", spec.query.service),
         deployment(pipeline, "query", template, replicas=spec.query.replicas),
