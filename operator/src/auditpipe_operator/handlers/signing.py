@@ -125,7 +125,10 @@ async def _issue(
         if not await kube.create(public):
             raise KubeError(409, "Conflict", f"ConfigMap {ref.name} appeared meanwhile")
     else:
-        await kube.patch(ref, {"metadata": public["metadata"], "data": public["data"]})
+        # Only over the record as read: a concurrent pass (the resync timer runs beside the
+        # change handlers) that got there first makes this patch fail with a conflict.
+        meta = {**public["metadata"], "resourceVersion": record["metadata"].get("resourceVersion")}
+        await kube.patch(ref, {"metadata": meta, "data": public["data"]})
     try:
         created = await kube.create(keys.secret)
     except KubeError as exc:
