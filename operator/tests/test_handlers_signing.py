@@ -168,6 +168,27 @@ async def test_a_secret_made_by_someone_else_meanwhile_withdraws_the_record(
     assert KEYS not in kube.objects
 
 
+async def test_a_secret_made_by_someone_else_during_a_renewal_keeps_the_old_keys(
+    kube: MemoryKube, logger: logging.Logger
+) -> None:
+    await _ensure(kube, logger)
+    old = _trusted(kube)
+    receipt = kube.objects[KEYS]["data"]["receiptPublicKey"]
+    del kube.objects[SECRET]
+    kube.objects[KEYS]["metadata"]["annotations"][STATE] = "renew"
+
+    def someone_else(verb: str, ref: ObjectRef) -> None:
+        if verb == "create" and ref == SECRET:
+            kube.objects[SECRET] = {"apiVersion": "v1", "kind": "Secret", "metadata": {}}
+
+    kube.faults.append(someone_else)
+    assert await _reason(kube, logger) == "SigningKeyConflict"
+    assert _trusted(kube) == old
+    assert _state(kube) == "conflict"
+    assert kube.objects[KEYS]["data"]["receiptPublicKey"] == receipt
+    assert await _reason(kube, logger) == "SigningKeyConflict"  # until a person decides
+
+
 async def test_a_deleted_configmap_with_the_secret_left_degrades(
     kube: MemoryKube, logger: logging.Logger
 ) -> None:

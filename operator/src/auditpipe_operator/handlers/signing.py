@@ -17,6 +17,9 @@ someone sets the annotation to ``renew``: then new keys are generated and the ne
 public key is added to ``publicKeys``, after the old ones, which stay trusted so
 that the old checkpoints still verify.
 
+A Secret someone else creates in the instant between the dry run and the
+create leaves the ConfigMap ``conflict`` (SigningKeyConflict) until a person decides.
+
 With ``signingKeySecret`` the keys are the user's: the operator only checks that
 the Secret and the ConfigMap exist and that the public keys parse.
 """
@@ -41,6 +44,7 @@ from auditpipe_operator.resources.signing import (
     NEW_KEY,
     PENDING,
     PUBLIC_KEYS,
+    RECEIPT_PUBLIC_KEY,
     NewKey,
     generate_keys,
     generated_keys_name,
@@ -51,6 +55,7 @@ from auditpipe_operator.resources.signing import (
 )
 
 RENEW = "renew"  # set by a person on the ConfigMap: make new keys, keep trusting the old ones
+CONFLICT = "conflict"  # someone else made the Secret while new keys were being issued
 
 
 async def secret_exists(kube: Kube, namespace: str, name: str) -> bool:
@@ -97,6 +102,8 @@ async def ensure_signing_keys(
     if trusted is None:
         return _invalid(ref.name)
     state = (record["metadata"].get("annotations") or {}).get(ANNOTATION_SIGNING_KEYS)
+    if state == CONFLICT:
+        return _conflict(pipeline)
     if state not in (PENDING, RENEW):  # issued (or recreated by hand without the mark)
         return None if present else _signing_key_missing(pipeline)
     if present and state == RENEW:
@@ -135,9 +142,15 @@ async def _issue(
         raise KubeError(exc.status, exc.reason, "creating the signing Secret failed") from None
     if not created:
         # Someone else made the Secret since the dry run: its keys are not the ones just
-        # recorded. Withdraw the record; the pipeline then reports LogPublicKeysMissing.
-        await kube.delete(ref)
-        return _public_keys_missing(pipeline)
+        # recorded. Withdraw them, keeping what was trusted before, and ask for a person.
+        if record is None or not kept:
+            await kube.delete(ref)
+            return _public_keys_missing(pipeline)
+        receipt = (record.get("data") or {}).get(RECEIPT_PUBLIC_KEY)
+        restored = {PUBLIC_KEYS: json.dumps(kept), RECEIPT_PUBLIC_KEY: receipt}
+        await kube.patch(ref, {"data": restored})
+        await _mark(kube, ref, CONFLICT)
+        return _conflict(pipeline)
     await _mark(kube, ref, ISSUED)
     logger.info(
         "generated log signing keys: Secret %s, public keys in ConfigMap %s (%d trusted)",
@@ -196,4 +209,14 @@ def _renewal_blocked(pipeline: Pipeline) -> Problem:
         f"ConfigMap {keys} asks for new keys ({ANNOTATION_SIGNING_KEYS}={RENEW}) but Secret "
         f"{secret} exists and is never overwritten: delete it first (keep a copy), or set the "
         f"annotation back to {ISSUED}"
+    )
+
+
+def _conflict(pipeline: Pipeline) -> Problem:
+    secret, keys = generated_secret_name(pipeline), generated_keys_name(pipeline)
+    return "SigningKeyConflict", (
+        f"Secret {secret} was created by someone else while the operator issued new keys, so "
+        f"ConfigMap {keys} does not list its public keys: add them to {PUBLIC_KEYS} and set "
+        f"{ANNOTATION_SIGNING_KEYS}={ISSUED}, or delete the Secret and set "
+        f"{ANNOTATION_SIGNING_KEYS}={RENEW}"
     )
