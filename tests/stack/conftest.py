@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -77,3 +80,15 @@ def datasets_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"data sets not found at {path}; set AUDITPIPE_DATASETS")
     return path
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``auditpipe`` command as users do, in its own process."""
+    return subprocess.run(
+        [sys.executable, "-m", "auditpipe_cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )

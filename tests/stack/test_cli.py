@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
@@ -15,20 +14,9 @@ import pytest
 
 from auditpipe_cli.datasets import DATASETS
 from auditpipe_cli.stack import free_port
-from tests.stack.conftest import datasets_dir
+from tests.stack.conftest import cli, datasets_dir
 
 pytestmark = pytest.mark.stack
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditpipe_cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def test_up_replay_query_export_and_offline_export(tmp_path: Path) -> None:

@@ -21,15 +21,9 @@ from auditpipe import AuditClient, BatchReport
 from auditpipe_cli.remote import QueryClient
 from auditpipe_cli.stack import LocalStack
 from auditpipe_common.tlog import EventReceipt
-from tests.stack.conftest import wait_count
+from tests.stack.conftest import cli, wait_count
 
 pytestmark = pytest.mark.stack
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "auditpipe_cli.main", *args], capture_output=True, text=True
-    )
 
 
 def verifier(*args: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,13 @@ from pydantic import SecretStr
 
 from auditpipe_cli.remote import QueryClient, stack_info
 from auditpipe_cli.stack import LOCAL_DEPLOYMENT
-from auditpipe_common.tlog import load_private_key, log_origin, public_key_text, verifier_key
+from auditpipe_common.tlog import (
+    load_private_key,
+    log_origin,
+    public_key_text,
+    receipt_key_name,
+    verifier_key,
+)
 
 
 def add_parsers(sub: Any, client_args: Any) -> None:
@@ -142,6 +148,8 @@ def print_verifier_key(args: argparse.Namespace) -> int:
     """``verifier-key``: the verifier key string of a tenant's log (or of ingest's receipts)."""
     name = "ingest" if args.receipts else "log"
     key = load_private_key(args.data_dir / "keys" / f"{name}.pem")
-    key_name = f"auditpipe/{LOCAL_DEPLOYMENT}" if args.receipts else None
-    print(verifier_key(key, key_name or log_origin(LOCAL_DEPLOYMENT, args.tenant)))
+    if args.receipts:
+        print(verifier_key(key, receipt_key_name(LOCAL_DEPLOYMENT)))
+    else:
+        print(verifier_key(key, log_origin(LOCAL_DEPLOYMENT, args.tenant)))
     return 0

@@ -18,21 +18,17 @@ from auditpipe_common.tlog import (
     Signer,
     load_private_key,
     log_origin,
+    receipt_key_name,
     sign_batch_receipt,
 )
 
 
 class ReceiptSigner:
-    """Signs the receipts of one deployment's ingest (under the name ``auditpipe/<deployment>``)."""
+    """Signs the receipts of one deployment's ingest (:func:`receipt_key_name`)."""
 
     def __init__(self, key_file: Path, deployment: str) -> None:
         self._deployment = deployment
-        self._signer = Signer(f"auditpipe/{deployment}", load_private_key(key_file))
-
-    @property
-    def key_name(self) -> str:
-        """The key name receipts are signed under."""
-        return self._signer.name
+        self._signer = Signer(receipt_key_name(deployment), load_private_key(key_file))
 
     def sign(self, tenant: str, accepted: Sequence[AuditEvent]) -> BatchReceipt | None:
         """The receipt of a request's accepted events (None if it accepted none)."""

@@ -112,21 +112,8 @@ class Sink:
         by_tenant = unique_by_tenant(entries)
         result.duplicates = sum(len(e.events) for e in entries) - sum(map(len, by_tenant.values()))
         writer = self._writer
-        replayed: set[tuple[str, str]] = set()
-        if writer and read:
-            for shard in sorted({e.shard for e in entries}):
-                pending = await self._retry(partial(writer.recovery_plan, shard, read), still_owner)
-                if pending:
-                    await self._store_plan(writer, pending, result, still_owner)
-                    replayed |= {
-                        (t, ev.idempotency_key) for t, evs in pending.events() for ev in evs
-                    }
-        fresh = {}
-        for tenant, events in by_tenant.items():
-            known = await self._retry(partial(self._known, tenant, events), still_owner)
-            result.duplicates += sum((tenant, key) not in replayed for key in known)
-            new = [ev for ev in events if ev.idempotency_key not in known]
-            fresh[tenant] = await self._valid(new, result)
+        replayed = await self._replay(writer, entries, read, result, still_owner)
+        fresh = await self._fresh(by_tenant, replayed, result, still_owner)
         if writer is None:
             rows: list[Row] = [(ev, event_values(ev), 0) for evs in fresh.values() for ev in evs]
             await self._insert(rows, result, still_owner)
@@ -140,6 +127,41 @@ class Sink:
             self._after_commit()
         await self._store_plan(writer, plan, result, still_owner)
         return result
+
+    async def _replay(
+        self,
+        writer: LogWriter | None,
+        entries: list[Entry],
+        read: EntryReader | None,
+        result: SinkResult,
+        still_owner: Owner,
+    ) -> set[tuple[str, str]]:
+        """Store the interrupted log batches of these shards first; the keys they stored."""
+        replayed: set[tuple[str, str]] = set()
+        if writer is None or read is None:
+            return replayed
+        for shard in sorted({e.shard for e in entries}):
+            pending = await self._retry(partial(writer.recovery_plan, shard, read), still_owner)
+            if pending:
+                await self._store_plan(writer, pending, result, still_owner)
+                replayed |= {(t, ev.idempotency_key) for t, evs in pending.events() for ev in evs}
+        return replayed
+
+    async def _fresh(
+        self,
+        by_tenant: dict[str, list[AuditEvent]],
+        replayed: set[tuple[str, str]],
+        result: SinkResult,
+        still_owner: Owner,
+    ) -> dict[str, list[AuditEvent]]:
+        """Each tenant's events that are neither stored yet nor refused by the table."""
+        fresh = {}
+        for tenant, events in by_tenant.items():
+            known = await self._retry(partial(self._known, tenant, events), still_owner)
+            result.duplicates += sum((tenant, key) not in replayed for key in known)
+            new = [ev for ev in events if ev.idempotency_key not in known]
+            fresh[tenant] = await self._valid(new, result)
+        return fresh
 
     @staticmethod
     async def _commit(

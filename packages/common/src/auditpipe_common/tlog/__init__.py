@@ -68,6 +68,7 @@ from auditpipe_common.tlog.receipt import (
     Receipt,
     event_receipts,
     open_receipt,
+    receipt_key_name,
     sign_batch_receipt,
     verify_event_receipt,
 )
@@ -91,8 +92,8 @@ __all__ = [
     "leaf_bytes", "leaf_from_json", "leaf_hash", "leaf_json", "load_private_key", "load_signer",
     "log_origin", "open_checkpoint", "open_note", "open_receipt", "origin_tenant",
     "parse_checkpoint_body", "parse_private_key", "parse_public_key", "private_key_pem",
-    "public_key_text", "range_root", "root_from_inclusion_proof", "sign_batch_receipt",
-    "sign_checkpoint", "sign_note", "tree_root",
+    "public_key_text", "range_root", "receipt_key_name", "root_from_inclusion_proof",
+    "sign_batch_receipt", "sign_checkpoint", "sign_note", "tree_root",
     "verifier_key", "verifiers_for", "verify_checkpoint_consistency", "verify_consistency",
     "verify_consistency_bundle", "verify_event_inclusion", "verify_event_receipt",
     "verify_inclusion", "verify_inclusion_bundle", "verify_receipt_inclusion",

@@ -38,6 +38,13 @@ from auditpipe_common.tlog.proofs import MemoryTree
 
 RECEIPT_TAG = "auditpipe/receipt/v1"
 EVENT_RECEIPT_FORMAT = "auditpipe/event-receipt/v1"
+
+
+def receipt_key_name(deployment: str) -> str:
+    """The name ingest signs receipts under: ``auditpipe/<deployment>`` (never a log origin)."""
+    return f"auditpipe/{deployment}"
+
+
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
 
